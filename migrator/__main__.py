@@ -1,0 +1,6 @@
+"""`python -m migrator` runs the command line."""
+
+from migrator.cli import main
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,383 @@
+"""Turn recorded calls into findings: one kind per site, and a fix plan for every site not migrated.
+
+The order of the plan decisions is the contract of `docs/contracts` in DESIGN.md:
+what cannot be decided is `manual` with a reason, and only a rewrite that is
+certain is planned as `factory` or `context-manager`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+
+from migrator.facts import ArgFacts, CallFacts, CallForm, FileFacts, FunctionFacts, Storage
+from migrator.mapping import bind_call, map_arguments
+from migrator.model import Finding, FixAction, FixPlan, Kind, ManualReason, ScopeLevel
+from migrator.resolve import FamilyMember, Linker, Match, TargetKind, base_call_context
+from migrator.rules import CallTarget, ClassRule
+
+_MESSAGES: dict[str, str] = {
+    "uncertain": "The class is chosen at run time; check each choice by hand.",
+    "kwargs-forwarding": "The user context may be hidden in forwarded *args/**kwargs; "
+    "pass it explicitly, then run migrator again.",
+    "super-init": "This subclass must accept a user context and pass it to its base: add a "
+    "`user_context` parameter to `__init__` and call `super().__init__(user_context=user_context, ...)`.",
+    "class-body": "A dispatcher in a class body is shared by every instance and user; "
+    "create it per request inside an async method instead.",
+    "module-level": "A module-level dispatcher is shared by every user; create one per request "
+    "where a user context exists and pass it down.",
+    "shared-instance": "The dispatcher is cached or stored globally, so every user shares it; "
+    "remove the cache and create one per request.",
+    "indirect-construction": "The class is passed as a factory; replace it with a function that "
+    "calls the request-scoped factory with the user context.",
+    "subclass": "No factory creates this subclass; give it a request-scoped factory or construct "
+    "it with the user context by hand.",
+    "not-async": "The enclosing function is not async, so the factory cannot be awaited here; "
+    "make it (and its callers) async first.",
+    "no-context-in-scope": "No user context is in scope; pass a UserExecutionContext into this "
+    "function first.",
+    "no-factory": "The rule pack names no factory for this class.",
+}
+
+
+def _manual(reason: str, detail: str | None = None) -> FixPlan:
+    key = reason.split(":", 1)[0]
+    if key == "unmapped-argument":
+        name = reason.split(":", 1)[1]
+        message = f"The factory cannot take the argument `{name}`; decide how to provide it."
+    elif key == "missing-argument":
+        name = reason.split(":", 1)[1]
+        message = f"The factory requires `{name}`, which this call does not pass."
+    else:
+        message = _MESSAGES.get(key, "Needs a person.")
+    if detail:
+        message = f"{message} {detail}"
+    return FixPlan(FixAction.MANUAL, reason, message)
+
+
+class Classifier:
+    def __init__(self, linker: Linker, *, test_patterns: tuple[str, ...], async_chain_depth: int = 5) -> None:
+        self.linker = linker
+        self.test_patterns = test_patterns
+        self.async_chain_depth = async_chain_depth
+        self._callers: dict[str, list[tuple[str, bool]]] | None = None
+
+    def findings(self, facts: FileFacts, test_code: bool) -> list[Finding]:
+        results: list[Finding] = []
+        occurrences: Counter[tuple[str | None, str]] = Counter()
+        for call in facts.calls:
+            finding = self._classify(facts, call, test_code)
+            if finding is None:
+                continue
+            key = (call.scope.function, call.normalized)
+            occurrences[key] += 1
+            fingerprint = _fingerprint(facts.relpath, finding.rule, call, occurrences[key])
+            results.append(_with_fingerprint(finding, fingerprint))
+        return results
+
+    # ------------------------------------------------------------------ kinds
+
+    def _classify(self, facts: FileFacts, call: CallFacts, test_code: bool) -> Finding | None:
+        if call.form is CallForm.BASE_INIT:
+            return self._base_init(facts, call, test_code)
+        matches = [m for m in (self.linker.match(t) for t in call.targets) if m is not None]
+        if not matches:
+            return None
+        if call.form is CallForm.RUNTIME_CHOICE:
+            match = next((m for m in matches if m.kind is TargetKind.CLASS), matches[0])
+            return self._finding(
+                facts, call, match, Kind.UNCERTAIN, test_code,
+                _manual("uncertain"), "the class is chosen at run time",
+            )
+        match = matches[0]
+        if match.kind is TargetKind.MIGRATED:
+            return self._finding(facts, call, match, Kind.MIGRATED, test_code, None, "request-scoped factory")
+        if match.kind is TargetKind.LEGACY:
+            return self._legacy(facts, call, match, test_code)
+        assert match.member is not None
+        return self._construction(facts, call, match, match.member, test_code)
+
+    def _base_init(self, facts: FileFacts, call: CallFacts, test_code: bool) -> Finding | None:
+        class_qualname = f"{facts.module}.{call.scope.class_name}"
+        member = self.linker.family.get(class_qualname)
+        if member is None or not member.is_subclass:
+            return None
+        for target in call.targets:
+            match = self.linker.match(target)
+            if match is None or match.member is None:
+                continue
+            verdict = base_call_context(call, match.member)
+            if verdict == "present":
+                return None
+            if verdict == "forwarded":
+                return self._finding(
+                    facts, call, match, Kind.UNCERTAIN, test_code,
+                    _manual("kwargs-forwarding"), "the base __init__ gets forwarded **kwargs",
+                )
+            return self._finding(
+                facts, call, match, Kind.SUPER_INIT_NONE, test_code,
+                _manual("super-init"), f"{call.scope.class_name} calls its base without a user context",
+            )
+        return None
+
+    def _legacy(self, facts: FileFacts, call: CallFacts, match: Match, test_code: bool) -> Finding:
+        legacy = match.legacy
+        assert legacy is not None
+        rule = self.linker.rules.packs[0].class_rule(legacy.creates)
+        for pack in self.linker.rules.packs:
+            rule = pack.class_rule(legacy.creates) or rule
+        assert rule is not None
+        plan = self._plan(
+            facts, call, rule, rule.factory, legacy.signature, legacy.arguments, None, is_subclass=False
+        )
+        return self._finding(facts, call, match, Kind.LEGACY_FACTORY, test_code, plan, "legacy global factory")
+
+    def _construction(
+        self, facts: FileFacts, call: CallFacts, match: Match, member: FamilyMember, test_code: bool
+    ) -> Finding:
+        rule = member.rule
+        if call.form is CallForm.FACTORY_REF:
+            return self._finding(
+                facts, call, match, Kind.SINGLETON, test_code,
+                _placement_plan(call) or _manual("indirect-construction"),
+                "the class is passed as a factory and called without a user context",
+            )
+        context_value = self._context_argument(call, member)
+        if member.init_without_context:
+            kind, why = Kind.SINGLETON, f"{member.qualname.rsplit('.', 1)[-1]} always calls its base without a user context"
+        elif call.storage is not None:
+            kind, why = Kind.SINGLETON, _storage_text(call.storage)
+        elif context_value == "present":
+            kind, why = Kind.DIRECT_SCOPED, "constructed with a user context, bypassing the factory"
+        elif context_value == "forwarded" or member.forwards_kwargs:
+            return self._finding(
+                facts, call, match, Kind.UNCERTAIN, test_code,
+                _manual("kwargs-forwarding"), "the user context may be in forwarded *args/**kwargs",
+            )
+        else:
+            kind, why = Kind.SINGLETON, "constructed without a user context"
+        if call.form is CallForm.PARTIAL:
+            plan = _placement_plan(call) or _manual("indirect-construction")
+        else:
+            plan = self._plan(
+                facts, call, rule, rule.factory, member.signature, rule.arguments,
+                member.context_parameter, is_subclass=member.is_subclass,
+            )
+        return self._finding(facts, call, match, kind, test_code, plan, why)
+
+    def _context_argument(self, call: CallFacts, member: FamilyMember) -> str:
+        if member.context_parameter is None:
+            return "missing"
+        bound, _ = bind_call(member.signature, call.positional, call.keywords)
+        value = bound.get(member.context_parameter)
+        if value is not None:
+            return "missing" if value.is_none else "present"
+        if call.star_kwargs or call.star_args:
+            return "forwarded"
+        return "missing"
+
+    # ------------------------------------------------------------------ plans
+
+    def _plan(
+        self,
+        facts: FileFacts,
+        call: CallFacts,
+        rule: ClassRule,
+        factory: CallTarget | None,
+        signature: tuple[str, ...],
+        arguments: tuple[tuple[str, object], ...],
+        context_parameter: str | None,
+        *,
+        is_subclass: bool,
+    ) -> FixPlan:
+        placement = _placement_plan(call)
+        if placement is not None:
+            return placement
+        if is_subclass:
+            return _manual("subclass")
+        if factory is None:
+            return _manual("no-factory")
+        function = facts.functions[call.function] if call.function >= 0 else None
+        if function is None or not function.is_async:
+            plan = _manual("not-async")
+            chain = self.async_chain(function.qualname) if function is not None else ()
+            if chain:
+                plan = FixPlan(
+                    plan.action, plan.reason,
+                    f"{plan.message} Callers that would have to become async: {', '.join(chain)}.",
+                    chain,
+                )
+            return plan
+        context = self.context_in_scope(facts, function)
+        mapped = map_arguments(
+            signature=signature,
+            rules=arguments,  # type: ignore[arg-type]
+            context_parameter=context_parameter,
+            target=factory,
+            positional=call.positional,
+            keywords=call.keywords,
+            is_none=lambda a: a.is_none,
+            context=ArgFacts(context, False) if context is not None else None,
+        )
+        if mapped.problem is not None:
+            if mapped.problem == "too-many-positional":
+                return _manual("uncertain", "(more positional arguments than the signature has)")
+            return _manual(mapped.problem)
+        manager = rule.context_manager
+        if (
+            call.cm_eligible
+            and manager is not None
+            and all(name in manager.parameters for name, _ in mapped.arguments)
+        ):
+            return FixPlan(
+                FixAction.CONTEXT_MANAGER,
+                None,
+                f"Wrap the uses of `{call.bound_name}` in "
+                f"`async with {manager.attribute_path}(...) as {call.bound_name}:`.",
+            )
+        why = f" (it is {call.escape})" if call.escape else ""
+        return FixPlan(
+            FixAction.FACTORY,
+            None,
+            f"Replace with `await {factory.attribute_path}(...)`{why}.",
+        )
+
+    def context_in_scope(self, facts: FileFacts, function: FunctionFacts) -> str | None:
+        """The user-context expression visible in `function` (DESIGN.md, "The domain")."""
+        names = set(self.linker.rules.context_names)
+        for group in (function.params, function.annotated_locals):
+            for param in group:
+                if param.annotation and self.linker.is_context_type(param.annotation):
+                    return param.name
+        for group in (function.params, function.annotated_locals):
+            for param in group:
+                if param.name in names and (not param.annotated or self.linker.is_context_type(param.annotation)):
+                    return param.name
+        if function.class_qualname and function.params:
+            cls = self.linker.classes.get(function.class_qualname)
+            if cls is not None:
+                for attribute in self.linker.rules.context_attributes:
+                    if attribute in cls[0].self_attributes:
+                        return f"{function.params[0].name}.{attribute}"
+        return None
+
+    def async_chain(self, qualname: str) -> tuple[str, ...]:
+        """Sync callers (within the analysed files) that would have to become async, nearest first."""
+        if self._callers is None:
+            callers: dict[str, list[tuple[str, bool]]] = defaultdict(list)
+            for facts in self.linker.files.values():
+                for function in facts.functions:
+                    for callee in function.calls:
+                        final, _ = self.linker.canonical(callee)
+                        callers[final].append((function.qualname, function.is_async))
+            self._callers = callers
+        chain: list[str] = []
+        frontier = [qualname]
+        seen = {qualname}
+        for _ in range(self.async_chain_depth):
+            following: list[str] = []
+            for name in frontier:
+                for caller, is_async in self._callers.get(name, []):
+                    if caller in seen or is_async:
+                        continue
+                    seen.add(caller)
+                    chain.append(caller)
+                    following.append(caller)
+            if not following:
+                break
+            frontier = following
+        return tuple(chain)
+
+    # ------------------------------------------------------------------ assembly
+
+    def _finding(
+        self,
+        facts: FileFacts,
+        call: CallFacts,
+        match: Match,
+        kind: Kind,
+        test_code: bool,
+        plan: FixPlan | None,
+        detail: str,
+    ) -> Finding:
+        rule_id = (
+            match.legacy.id
+            if match.legacy is not None
+            else match.member.rule.id
+            if match.member is not None
+            else match.migrated_rule.id
+            if match.migrated_rule is not None
+            else "migrated"
+        )
+        function = facts.functions[call.function] if call.function >= 0 else None
+        if kind is Kind.DIRECT_SCOPED or kind is Kind.SUPER_INIT_NONE:
+            context = self._passed_context(call, match)
+        else:
+            context = self.context_in_scope(facts, function) if function is not None else None
+        qualified = match.member.qualname if match.member is not None else match.qualified_name
+        return Finding(
+            path=facts.relpath,
+            span=call.span,
+            rule=rule_id,
+            kind=kind,
+            callee=call.callee_text,
+            qualified_name=qualified,
+            scope=call.scope,
+            context=context,
+            fix=plan if kind is not Kind.MIGRATED else None,
+            fingerprint="",
+            test_code=test_code,
+            escapes=call.escape is not None,
+            via=match.via,
+            detail=detail,
+        )
+
+    def _passed_context(self, call: CallFacts, match: Match) -> str | None:
+        member = match.member
+        if member is None or member.context_parameter is None:
+            return None
+        bound, _ = bind_call(member.signature, call.positional, call.keywords)
+        value = bound.get(member.context_parameter)
+        return value.text if value is not None and not value.is_none else None
+
+
+def _placement_plan(call: CallFacts) -> FixPlan | None:
+    """Manual plans that follow from where the site is, whatever it constructs."""
+    if call.scope.level is ScopeLevel.CLASS:
+        return _manual("class-body")
+    if call.scope.level is ScopeLevel.MODULE:
+        return _manual("module-level")
+    if call.storage is not None:
+        return _manual("shared-instance", f"({_storage_text(call.storage)})")
+    return None
+
+
+def _storage_text(storage: Storage) -> str:
+    return {
+        Storage.MODULE_LEVEL: "created at module level and shared by every user",
+        Storage.CLASS_BODY: "a class attribute shared by every instance",
+        Storage.GLOBAL: "stored in a module global",
+        Storage.CLASS_ATTRIBUTE: "stored on a class attribute",
+        Storage.CACHED_GETTER: "returned by a cached getter",
+    }[storage]
+
+
+def _fingerprint(path: str, rule: str, call: CallFacts, occurrence: int) -> str:
+    # Anchored on the code of the call itself and its function, never on line numbers,
+    # so inserting lines or reformatting other code keeps the fingerprint.
+    raw = f"{path}\0{rule}\0{call.scope.function or '<module>'}\0{call.normalized}\0{occurrence}"
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:24]
+
+
+def _with_fingerprint(finding: Finding, fingerprint: str) -> Finding:
+    from dataclasses import replace
+
+    return replace(finding, fingerprint=fingerprint)
+
+
+def all_findings(classifier: Classifier, files: Iterable[tuple[FileFacts, bool]]) -> list[Finding]:
+    out: list[Finding] = []
+    for facts, test_code in files:
+        out.extend(classifier.findings(facts, test_code))
+    return out

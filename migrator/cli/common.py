@@ -1,0 +1,88 @@
+"""Helpers shared by the commands: loading configuration and rules, errors, output."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+import typer
+
+from migrator.config import Config, ConfigError, find_root, load_config
+from migrator.model import Kind
+from migrator.rules import RulePackError, RuleSet, load_rule_set
+
+EXIT_OK = 0
+EXIT_BLOCKING = 1
+EXIT_USAGE = 2
+
+
+def fail(message: str) -> NoReturn:
+    """Print a one-line error for people and exit with the usage/configuration code."""
+    typer.echo(f"migrator: error: {message}", err=True)
+    raise typer.Exit(EXIT_USAGE)
+
+
+def setup(
+    paths: Sequence[str] | None,
+    root: Path | None,
+    config_file: Path | None,
+    rules: Sequence[str] | None,
+    **overrides: object,
+) -> tuple[Config, RuleSet, list[str]]:
+    """Find the root, read the configuration, apply options, load the rule packs."""
+    first = Path(paths[0]) if paths else Path.cwd()
+    if root is not None:
+        if not root.is_dir():
+            fail(f"--root {root}: no such folder")
+        resolved_root = root.resolve()
+    else:
+        resolved_root = find_root(first if first.exists() else Path.cwd())
+    try:
+        config = load_config(resolved_root, config_file)
+    except ConfigError as error:
+        fail(str(error))
+    config = config.with_overrides(rules=tuple(rules) if rules else None, **overrides)
+    try:
+        rule_set = load_rule_set(config.rules)
+    except RulePackError as error:
+        fail(f"bad rule pack: {error}")
+    chosen = list(paths) if paths else list(config.paths)
+    if not paths and config.source is not None:
+        # Paths in the configuration are relative to the root, not the current folder.
+        chosen = [str(resolved_root / p) for p in chosen]
+    return config, rule_set, chosen
+
+
+def parse_kinds(text: str, option: str) -> tuple[Kind, ...]:
+    kinds: list[Kind] = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            kinds.append(Kind(part))
+        except ValueError:
+            known = ", ".join(k.value for k in Kind)
+            fail(f"{option}: unknown kind {part!r} (known: {known})")
+    return tuple(kinds)
+
+
+def write_output(text: str, output: Path | None) -> None:
+    """Write to `output` atomically, or to stdout."""
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    import os
+    import tempfile
+
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        os.replace(temporary, output)
+    except OSError as error:
+        fail(f"cannot write {output}: {error.strerror or error}")

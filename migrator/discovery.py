@@ -1,0 +1,269 @@
+"""Which files a run looks at, and what Python module each one is.
+
+Walks the paths given, keeps `.py` files, honours `.gitignore` files (nested ones
+too, plus `.git/info/exclude`) and configured excludes, never follows a symlink
+out of the root and never loops on a symlink cycle. Works outside git as well:
+the `.gitignore` files are read directly, git is never run.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from migrator.model import FileError
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A Python file to look at: its absolute path and its path relative to the root."""
+
+    path: Path
+    relpath: str
+
+
+@dataclass(frozen=True)
+class Discovery:
+    files: tuple[SourceFile, ...]
+    errors: tuple[FileError, ...]
+
+
+class _IgnoreRules:
+    """The gitignore specs that apply inside one folder (its own plus its ancestors')."""
+
+    def __init__(self, specs: tuple[tuple[str, object], ...]) -> None:
+        self.specs = specs
+
+    def child(self, folder_rel: str, gitignore: Path) -> _IgnoreRules:
+        try:
+            lines = gitignore.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            return self
+        spec = _compile(lines)
+        if spec is None:
+            return self
+        return _IgnoreRules((*self.specs, (folder_rel, spec)))
+
+    def ignored(self, relpath: str, is_dir: bool) -> bool:
+        for base, spec in self.specs:
+            if base and not relpath.startswith(base + "/"):
+                continue
+            local = relpath[len(base) + 1 :] if base else relpath
+            if is_dir:
+                local += "/"
+            if spec.match_file(local):  # type: ignore[attr-defined]
+                return True
+        return False
+
+
+def _compile(lines: Sequence[str]) -> object | None:
+    import pathspec
+
+    patterns = [line for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    if not patterns:
+        return None
+    return pathspec.GitIgnoreSpec.from_lines(patterns)
+
+
+def discover(
+    root: Path,
+    paths: Sequence[str],
+    *,
+    exclude: Sequence[str] = (),
+    respect_gitignore: bool = True,
+    max_file_bytes: int | None = None,
+) -> Discovery:
+    """Find the Python files under `paths` (relative to the current folder or absolute)."""
+    root = root.resolve()
+    errors: list[FileError] = []
+    found: dict[str, SourceFile] = {}
+    from migrator.config import DEFAULT_EXCLUDES
+
+    exclude_spec = _compile([*DEFAULT_EXCLUDES, *exclude])
+    base_rules = _IgnoreRules(())
+    if respect_gitignore:
+        info_exclude = root / ".git" / "info" / "exclude"
+        if info_exclude.is_file():
+            base_rules = base_rules.child("", info_exclude)
+    walker = _Walker(root, base_rules, exclude_spec, respect_gitignore, errors)
+    for raw in paths or (".",):
+        given = Path(raw)
+        absolute = given if given.is_absolute() else Path.cwd() / given
+        shown = raw
+        if not absolute.exists() and not absolute.is_symlink():
+            errors.append(FileError(shown, "no such file or directory"))
+            continue
+        resolved = absolute.resolve()
+        if not _inside(resolved, root):
+            errors.append(
+                FileError(shown, f"outside the repository root {root}; pass --root to widen it")
+            )
+            continue
+        rel = resolved.relative_to(root).as_posix()
+        rel = "" if rel == "." else rel
+        if resolved.is_dir():
+            rules = walker.rules_for(rel) if respect_gitignore else base_rules
+            for source in walker.walk(resolved, rel, rules):
+                found.setdefault(source.relpath, source)
+        elif resolved.is_file():
+            # An explicitly named file is analysed even if ignored, like `git add -f`;
+            # only its suffix is checked.
+            if resolved.suffix != ".py":
+                errors.append(FileError(shown, "not a Python file (.py); skipped"))
+                continue
+            found.setdefault(rel, SourceFile(resolved, rel))
+        else:
+            errors.append(FileError(shown, "not a regular file or folder; skipped"))
+    files = sorted(found.values(), key=lambda s: s.relpath)
+    if max_file_bytes is not None:
+        kept = []
+        for source in files:
+            try:
+                size = source.path.stat().st_size
+            except OSError as error:
+                errors.append(FileError(source.relpath, f"cannot read: {error.strerror}"))
+                continue
+            if size > max_file_bytes:
+                errors.append(
+                    FileError(
+                        source.relpath,
+                        f"file is {size:,} bytes, over the {max_file_bytes:,}-byte limit; skipped "
+                        "(raise max_file_bytes in [tool.migrator] to include it)",
+                    )
+                )
+                continue
+            kept.append(source)
+        files = kept
+    return Discovery(tuple(files), tuple(errors))
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+class _Walker:
+    def __init__(
+        self,
+        root: Path,
+        base_rules: _IgnoreRules,
+        exclude_spec: object | None,
+        respect_gitignore: bool,
+        errors: list[FileError],
+    ) -> None:
+        self.root = root
+        self.base_rules = base_rules
+        self.exclude_spec = exclude_spec
+        self.respect_gitignore = respect_gitignore
+        self.errors = errors
+        self.visited: set[tuple[int, int]] = set()
+
+    def rules_for(self, rel: str) -> _IgnoreRules:
+        """The gitignore rules in force in folder `rel`, read from the root down."""
+        rules = self.base_rules
+        parts = PurePosixPath(rel).parts if rel else ()
+        folder = self.root
+        prefix = ""
+        for part in ("", *parts):
+            if part:
+                folder = folder / part
+                prefix = f"{prefix}/{part}" if prefix else part
+            gitignore = folder / ".gitignore"
+            if gitignore.is_file():
+                rules = rules.child(prefix, gitignore)
+        return rules
+
+    def excluded(self, rel: str, is_dir: bool) -> bool:
+        if self.exclude_spec is None:
+            return False
+        return bool(self.exclude_spec.match_file(rel + "/" if is_dir else rel))  # type: ignore[attr-defined]
+
+    def walk(self, folder: Path, rel: str, rules: _IgnoreRules) -> Iterator[SourceFile]:
+        try:
+            stat = folder.stat()
+        except OSError as error:
+            self.errors.append(FileError(rel or ".", f"cannot read folder: {error.strerror}"))
+            return
+        key = (stat.st_dev, stat.st_ino)
+        if key in self.visited:
+            self.errors.append(FileError(rel or ".", "symlink loop; folder already visited, skipped"))
+            return
+        self.visited.add(key)
+        if self.respect_gitignore and rel and (folder / ".gitignore").is_file():
+            rules = rules.child(rel, folder / ".gitignore")
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as error:
+            self.errors.append(FileError(rel or ".", f"cannot list folder: {error.strerror}"))
+            return
+        for entry in entries:
+            child_rel = f"{rel}/{entry.name}" if rel else entry.name
+            try:
+                is_link = entry.is_symlink()
+                is_dir = entry.is_dir(follow_symlinks=True)
+                is_file = entry.is_file(follow_symlinks=True)
+            except OSError:
+                continue
+            if self.excluded(child_rel, is_dir) or (
+                self.respect_gitignore and rules.ignored(child_rel, is_dir)
+            ):
+                continue
+            target = Path(entry.path)
+            if is_link:
+                try:
+                    real = target.resolve(strict=True)
+                except (OSError, RuntimeError):
+                    self.errors.append(FileError(child_rel, "broken symlink or symlink loop; skipped"))
+                    continue
+                if not _inside(real, self.root):
+                    self.errors.append(
+                        FileError(child_rel, "symlink points outside the repository root; skipped")
+                    )
+                    continue
+            if is_dir:
+                yield from self.walk(target, child_rel, rules)
+            elif is_file and entry.name.endswith(".py"):
+                yield SourceFile(target, child_rel)
+
+
+def module_name(relpath: str, root: Path, source_roots: Iterable[str] = ("src",)) -> tuple[str, bool]:
+    """The dotted module name of a file and whether it is a package `__init__`.
+
+    Package folders (with `__init__.py`) are walked upwards from the file; a file
+    whose folder is not a package is a top-level module, unless it sits under a
+    configured source root, where the path below the root gives the name (for
+    namespace packages).
+    """
+    parts = list(PurePosixPath(relpath).parts)
+    is_package = parts[-1] == "__init__.py"
+    stem = parts[-1][:-3] if parts[-1].endswith(".py") else parts[-1]
+    folders = parts[:-1]
+    names: list[str] = []
+    index = len(folders)
+    while index > 0 and (root.joinpath(*folders[:index]) / "__init__.py").is_file():
+        names.insert(0, folders[index - 1])
+        index -= 1
+    if not names:
+        for source_root in sorted(source_roots, key=len, reverse=True):
+            root_parts = [p for p in PurePosixPath(source_root).parts if p not in {".", ""}]
+            if root_parts and folders[: len(root_parts)] == root_parts:
+                names = folders[len(root_parts) :]
+                break
+    if is_package:
+        return ".".join(names) or stem, True
+    return ".".join([*names, stem]), False
+
+
+def is_test_path(relpath: str, patterns: Sequence[str]) -> bool:
+    """Whether a file is test code: a pattern ending in `/` names a folder anywhere in the path."""
+    parts = PurePosixPath(relpath).parts
+    name = parts[-1]
+    for pattern in patterns:
+        if pattern.endswith("/"):
+            if pattern[:-1] in parts[:-1]:
+                return True
+        elif fnmatch.fnmatch(name, pattern) or fnmatch.fnmatch(relpath, pattern):
+            return True
+    return False

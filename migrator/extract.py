@@ -1,0 +1,871 @@
+"""Extract `FileFacts` from one file with LibCST.
+
+Name resolution is done here, per file, with a small scope model of our own
+(module, class and function frames, Python's rule that class bodies are not
+visible from methods, `global` declarations, parameters and locals shadowing
+imports). LibCST's ScopeProvider would do the same at several times the cost;
+only parsing and positions come from LibCST.
+
+Only calls whose callee can match a rule are recorded: the written or resolved
+last name segment must be one of `names` (the rule pack's names plus aliases
+discovered in other files). Base-class `__init__` calls are always recorded,
+since whether the base is a dispatcher is only known after linking.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import libcst as cst
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+
+from migrator.facts import (
+    ArgFacts,
+    Binding,
+    CallFacts,
+    CallForm,
+    ClassFacts,
+    FileFacts,
+    FunctionFacts,
+    ParamFacts,
+    Storage,
+)
+from migrator.model import Scope, ScopeLevel, Span
+
+SUPPRESSION_RE = re.compile(r"#\s*migrator:\s*ignore\b(.*)$")
+_FACTORY_KEYWORDS = frozenset({"default_factory", "factory"})
+_CACHE_DECORATORS = frozenset({"functools.lru_cache", "functools.cache"})
+_NESTED_SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
+
+
+@dataclass
+class _Bind:
+    kind: str  # "import", "alias", "choice", "def", "local"
+    targets: tuple[str, ...] = ()
+    node: cst.BaseExpression | None = None
+    count: int = 1
+
+
+@dataclass
+class _Frame:
+    level: ScopeLevel
+    qualname: str
+    name: str | None
+    bindings: dict[str, _Bind]
+    is_async: bool = False
+    globals: set[str] = field(default_factory=set)
+    function_index: int = -1
+    cached: bool = False
+    class_qualname: str | None = None
+    first_param: str | None = None
+    is_classmethod: bool = False
+    node: cst.CSTNode | None = None
+    calls: list[str] = field(default_factory=list)
+
+
+class ExtractionError(Exception):
+    """The file could not be parsed; the message is one line for people."""
+
+
+def extract(
+    text: str, relpath: str, module: str, is_package: bool, names: frozenset[str]
+) -> FileFacts:
+    try:
+        tree = cst.parse_module(text)
+    except cst.ParserSyntaxError as error:
+        raise ExtractionError(
+            f"syntax error at line {error.raw_line}, column {error.raw_column}: "
+            f"{str(error.message).splitlines()[0]}"
+        ) from None
+    except RecursionError:
+        raise ExtractionError("too deeply nested to parse (recursion limit)") from None
+    wrapper = MetadataWrapper(tree, unsafe_skip_copy=True)
+    try:
+        positions = wrapper.resolve(PositionProvider)
+        visitor = _Extractor(relpath, module, is_package, names, positions)
+        wrapper.module.visit(visitor)
+    except RecursionError:
+        raise ExtractionError("too deeply nested to analyse (recursion limit)") from None
+    suppressions = tuple(
+        (number, match.group(0))
+        for number, line in enumerate(text.splitlines(), start=1)
+        if "migrator" in line and (match := SUPPRESSION_RE.search(line))
+    )
+    return FileFacts(
+        relpath=relpath,
+        module=module,
+        is_package=is_package,
+        bindings=tuple(visitor.module_bindings),
+        classes=tuple(visitor.classes),
+        functions=tuple(visitor.functions),
+        calls=tuple(visitor.calls),
+        suppressions=suppressions,
+    )
+
+
+def dotted_text(node: cst.CSTNode) -> str | None:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        inner = dotted_text(node.value)
+        return f"{inner}.{node.attr.value}" if inner is not None else None
+    return None
+
+
+_EMPTY_MODULE = cst.Module(body=[])
+
+
+def code_of(node: cst.CSTNode) -> str:
+    return _EMPTY_MODULE.code_for_node(node)
+
+
+def _normalize(node: cst.CSTNode) -> str:
+    return re.sub(r"\s+", "", code_of(node))
+
+
+class _BindingCollector(cst.CSTVisitor):
+    """Names bound directly in one scope (not inside nested functions or classes)."""
+
+    def __init__(self, root: cst.CSTNode) -> None:
+        self.root = root
+        self.found: dict[str, _Bind] = {}
+        self.globals: set[str] = set()
+        self.imports: list[tuple[str, str, int | None, str]] = []
+        self.star_imports: list[cst.ImportFrom] = []
+
+    def _add(self, name: str, bind: _Bind) -> None:
+        if name in self.found:
+            self.found[name].count += 1
+            # A name bound twice is only trusted as an import if every binding is an import.
+            if self.found[name].kind != bind.kind:
+                self.found[name] = _Bind("local", count=self.found[name].count)
+        else:
+            self.found[name] = bind
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        if node is self.root:
+            return True
+        self._add(node.name.value, _Bind("def"))
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        if node is self.root:
+            return True
+        self._add(node.name.value, _Bind("def"))
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    def visit_ListComp(self, node: cst.ListComp) -> bool:
+        return False
+
+    def visit_SetComp(self, node: cst.SetComp) -> bool:
+        return False
+
+    def visit_DictComp(self, node: cst.DictComp) -> bool:
+        return False
+
+    def visit_GeneratorExp(self, node: cst.GeneratorExp) -> bool:
+        return False
+
+    def visit_Global(self, node: cst.Global) -> None:
+        self.globals.update(item.name.value for item in node.names)
+
+    def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
+        self.globals.update(item.name.value for item in node.names)
+
+    def visit_Import(self, node: cst.Import) -> None:
+        for alias in node.names:
+            dotted = dotted_text(alias.name) or ""
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                self._add(alias.asname.name.value, _Bind("import", (dotted,)))
+                self.imports.append((alias.asname.name.value, dotted, None, "import-as"))
+            else:
+                top = dotted.split(".")[0]
+                self._add(top, _Bind("import", (top,)))
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        if isinstance(node.names, cst.ImportStar):
+            self.star_imports.append(node)
+            return
+        base = dotted_text(node.module) if node.module is not None else ""
+        level = len(node.relative)
+        for alias in node.names:
+            name = dotted_text(alias.name) or ""
+            local = name
+            how = "import"
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                local = alias.asname.name.value
+                how = "import-as"
+            # Relative imports are resolved by the extractor, which knows the module.
+            self.imports.append((local, f"{base}.{name}" if base else name, level, how))
+            self._add(local, _Bind("import", (f"\0{level}\0{base}\0{name}",)))
+
+    def _target(self, target: cst.BaseExpression, value: cst.BaseExpression | None) -> None:
+        if isinstance(target, cst.Name):
+            if value is not None and isinstance(value, (cst.Name, cst.Attribute)):
+                self._add(target.value, _Bind("alias", node=value))
+            elif value is not None and isinstance(value, cst.IfExp):
+                self._add(target.value, _Bind("choice", node=value))
+            else:
+                self._add(target.value, _Bind("local"))
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                self._target(element.value, None)
+        elif isinstance(target, cst.StarredElement):
+            self._target(target.value, None)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for target in node.targets:
+            self._target(target.target, node.value if len(node.targets) == 1 else None)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self._target(node.target, node.value)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._target(node.target, None)
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+        self._target(node.target, None)
+
+    def visit_For(self, node: cst.For) -> None:
+        self._target(node.target, None)
+
+    def visit_AsyncFor(self, node: cst.For) -> None:
+        self._target(node.target, None)
+
+    def visit_WithItem(self, node: cst.WithItem) -> None:
+        if node.asname is not None:
+            self._target(node.asname.name, None)
+
+    def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
+        if node.name is not None and isinstance(node.name.name, cst.Name):
+            self._add(node.name.name.value, _Bind("local"))
+
+    def visit_Param(self, node: cst.Param) -> None:
+        self._add(node.name.value, _Bind("local"))
+
+
+class _Extractor(cst.CSTVisitor):
+    def __init__(
+        self,
+        relpath: str,
+        module: str,
+        is_package: bool,
+        names: frozenset[str],
+        positions: object,
+    ) -> None:
+        self.relpath = relpath
+        self.module = module
+        self.is_package = is_package
+        self.names = names
+        self.positions = positions
+        self.frames: list[_Frame] = []
+        self.ancestors: list[cst.CSTNode] = []
+        self.module_bindings: list[Binding] = []
+        self.classes: list[ClassFacts] = []
+        self.functions: list[FunctionFacts] = []
+        self.calls: list[CallFacts] = []
+        self.star_modules: list[str] = []
+        self._class_stack: list[dict[str, object]] = []
+        self._alias_lines: dict[str, int] = {}
+
+    # ------------------------------------------------------------ traversal plumbing
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        # Pushed before the visit_* hook runs, so hooks see the node itself at [-1].
+        self.ancestors.append(node)
+        if not super().on_visit(node):
+            self.ancestors.pop()
+            return False
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        super().on_leave(original_node)
+        self.ancestors.pop()
+
+    def span(self, node: cst.CSTNode) -> Span:
+        code_range: CodeRange = self.positions[node]  # type: ignore[index]
+        return Span(
+            code_range.start.line,
+            code_range.start.column,
+            code_range.end.line,
+            code_range.end.column,
+        )
+
+    # ------------------------------------------------------------ import resolution
+
+    def absolute(self, level: int, base: str, name: str) -> str:
+        if level == 0:
+            return f"{base}.{name}" if base else name
+        package_parts = self.module.split(".") if self.is_package else self.module.split(".")[:-1]
+        if level > 1:
+            package_parts = package_parts[: len(package_parts) - (level - 1)]
+        prefix = ".".join(package_parts)
+        parts = [p for p in (prefix, base, name) if p]
+        return ".".join(parts)
+
+    def _collect(self, node: cst.CSTNode) -> _BindingCollector:
+        collector = _BindingCollector(node)
+        node.visit(collector)
+        for bind in collector.found.values():
+            if bind.kind == "import" and bind.targets and bind.targets[0].startswith("\0"):
+                _, level, base, name = bind.targets[0].split("\0")
+                bind.targets = (self.absolute(int(level), base, name),)
+        return collector
+
+    # ------------------------------------------------------------ name resolution
+
+    def resolve_name(self, expr: cst.BaseExpression, frames: Sequence[_Frame] | None = None) -> tuple[str, ...]:
+        """Qualified names `expr` may denote, or () when it is not a module-level name."""
+        frames = self.frames if frames is None else frames
+        if isinstance(expr, cst.Name):
+            return self._lookup(expr.value, frames)
+        if isinstance(expr, cst.Attribute):
+            return tuple(f"{q}.{expr.attr.value}" for q in self.resolve_name(expr.value, frames))
+        if isinstance(expr, cst.IfExp):
+            return self.resolve_name(expr.body, frames) + self.resolve_name(expr.orelse, frames)
+        return ()
+
+    def _lookup(self, name: str, frames: Sequence[_Frame]) -> tuple[str, ...]:
+        innermost = len(frames) - 1
+        for index in range(innermost, -1, -1):
+            frame = frames[index]
+            if frame.level is ScopeLevel.CLASS and index != innermost:
+                continue  # class bodies are not visible from nested functions
+            if frame.level is ScopeLevel.FUNCTION and name in frame.globals:
+                continue
+            bind = frame.bindings.get(name)
+            if bind is None:
+                continue
+            if frame.level is ScopeLevel.MODULE:
+                if bind.kind == "import":
+                    return bind.targets
+                return (f"{self.module}.{name}",)
+            if bind.kind == "import":
+                return bind.targets
+            if bind.kind in {"alias", "choice"} and bind.count == 1 and bind.node is not None:
+                return self.resolve_name(bind.node, frames[:index])
+            if bind.kind == "def" and frame.level is ScopeLevel.CLASS:
+                return (f"{frame.qualname}.{name}",)
+            return ()  # a local, a parameter: shadows whatever the module binds
+        for star in self.star_modules:
+            return (f"{star}.{name}",)
+        return ()
+
+    def is_choice(self, expr: cst.BaseExpression) -> bool:
+        if isinstance(expr, cst.IfExp):
+            return True
+        if isinstance(expr, cst.Name):
+            for frame in reversed(self.frames):
+                bind = frame.bindings.get(expr.value)
+                if bind is not None:
+                    return bind.kind == "choice" and frame.level is ScopeLevel.FUNCTION
+        return False
+
+    def interesting(self, written: str | None, targets: Sequence[str]) -> bool:
+        if written is not None and written.rsplit(".", 1)[-1] in self.names:
+            return True
+        return any(t.rsplit(".", 1)[-1] in self.names for t in targets)
+
+    def annotation_names(self, annotation: cst.Annotation | None) -> tuple[str, ...]:
+        if annotation is None:
+            return ()
+        found: list[str] = []
+        self._annotation(annotation.annotation, found, depth=0)
+        return tuple(dict.fromkeys(found))
+
+    def _annotation(self, expr: cst.BaseExpression, found: list[str], depth: int) -> None:
+        if depth > 8:
+            return
+        if isinstance(expr, (cst.Name, cst.Attribute)):
+            found.extend(self.resolve_name(expr, self.frames[:1] if self.frames else None))
+        elif isinstance(expr, cst.Subscript):
+            for element in expr.slice:
+                if isinstance(element.slice, cst.Index):
+                    self._annotation(element.slice.value, found, depth + 1)
+        elif isinstance(expr, cst.BinaryOperation):
+            self._annotation(expr.left, found, depth + 1)
+            self._annotation(expr.right, found, depth + 1)
+        elif isinstance(expr, cst.SimpleString):
+            try:
+                inner = cst.parse_expression(str(expr.evaluated_value))
+            except (cst.ParserSyntaxError, ValueError, TypeError):
+                return
+            self._annotation(inner, found, depth + 1)
+
+    # ------------------------------------------------------------ scopes
+
+    def visit_Module(self, node: cst.Module) -> None:
+        collector = self._collect(node)
+        frame = _Frame(ScopeLevel.MODULE, self.module, None, collector.found, node=node)
+        self.frames.append(frame)
+        for star in collector.star_imports:
+            base = dotted_text(star.module) if star.module is not None else ""
+            self.star_modules.append(self.absolute(len(star.relative), base or "", "").rstrip("."))
+        for local, _target, _level, how in collector.imports:
+            bind = collector.found.get(local)
+            if bind is not None and bind.kind == "import":
+                line = 0
+                self.module_bindings.append(
+                    Binding(f"{self.module}.{local}", bind.targets[0], line, how)
+                )
+        # Import lines: found with a cheap second pass over top-level statements.
+        self._import_lines(node)
+
+    def _import_lines(self, node: cst.Module) -> None:
+        lines: dict[str, int] = {}
+        for statement in node.body:
+            if isinstance(statement, cst.SimpleStatementLine):
+                for small in statement.body:
+                    if isinstance(small, (cst.Import, cst.ImportFrom)) and not isinstance(
+                        getattr(small, "names", None), cst.ImportStar
+                    ):
+                        for alias in small.names:  # type: ignore[union-attr]
+                            local = (
+                                alias.asname.name.value  # type: ignore[union-attr]
+                                if alias.asname is not None
+                                else (dotted_text(alias.name) or "").split(".")[0]
+                            )
+                            lines.setdefault(f"{self.module}.{local}", self.span(statement).line)
+        self.module_bindings = [
+            Binding(b.name, b.target, lines.get(b.name, b.line), b.how) for b in self.module_bindings
+        ]
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        module_frame = self.frames[0]
+        for name, bind in module_frame.bindings.items():
+            if bind.kind == "alias" and bind.count == 1 and bind.node is not None:
+                targets = self.resolve_name(bind.node, [module_frame])
+                if targets:
+                    self.module_bindings.append(
+                        Binding(f"{self.module}.{name}", targets[0], self._alias_lines.get(name, 0), "assign")
+                    )
+        self.frames.pop()
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if len(self.frames) == 1 and len(node.targets) == 1:
+            target = node.targets[0].target
+            if isinstance(target, cst.Name):
+                self._alias_lines.setdefault(target.value, self.span(node).line)
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        outer = self.frames[-1]
+        qualname = f"{outer.qualname}.{node.name.value}"
+        bases = tuple(
+            target for arg in node.bases if arg.keyword is None for target in self.resolve_name(arg.value)
+        )
+        collector = self._collect(node)
+        self.frames.append(_Frame(ScopeLevel.CLASS, qualname, node.name.value, collector.found, node=node))
+        self._class_stack.append(
+            {"node": node, "qualname": qualname, "bases": bases, "init": None, "kw": False, "attrs": set()}
+        )
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        info = self._class_stack.pop()
+        self.frames.pop()
+        self.classes.append(
+            ClassFacts(
+                name=original_node.name.value,
+                qualname=str(info["qualname"]),
+                line=self.span(original_node).line,
+                bases=info["bases"],  # type: ignore[arg-type]
+                init_params=info["init"],  # type: ignore[arg-type]
+                init_star_kwargs=bool(info["kw"]),
+                self_attributes=tuple(sorted(info["attrs"])),  # type: ignore[call-overload]
+            )
+        )
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        outer = self.frames[-1]
+        qualname = f"{outer.qualname}.{node.name.value}"
+        collector = self._collect(node)
+        class_qualname = outer.qualname if outer.level is ScopeLevel.CLASS else None
+        decorators = [self._decorator_name(d.decorator) for d in node.decorators]
+        params = [*node.params.posonly_params, *node.params.params]
+        first_param = params[0].name.value if params else None
+        frame = _Frame(
+            ScopeLevel.FUNCTION,
+            qualname,
+            node.name.value,
+            collector.found,
+            is_async=node.asynchronous is not None,
+            globals=collector.globals,
+            function_index=len(self.functions),
+            cached=any(d in _CACHE_DECORATORS for d in decorators),
+            class_qualname=class_qualname,
+            first_param=first_param if class_qualname else None,
+            is_classmethod="classmethod" in decorators,
+            node=node,
+        )
+        all_params = [
+            *node.params.posonly_params,
+            *node.params.params,
+            *node.params.kwonly_params,
+        ]
+        param_facts = tuple(
+            ParamFacts(p.name.value, self.annotation_names(p.annotation), p.annotation is not None)
+            for p in all_params
+        )
+        self.functions.append(
+            FunctionFacts(
+                qualname=qualname,
+                name=node.name.value,
+                is_async=frame.is_async,
+                line=self.span(node).line,
+                params=param_facts,
+                annotated_locals=(),
+                class_qualname=class_qualname,
+                calls=(),
+            )
+        )
+        self.frames.append(frame)
+        if class_qualname and node.name.value == "__init__" and self._class_stack:
+            info = self._class_stack[-1]
+            positional = [p.name.value for p in params[1:]]
+            info["init"] = tuple(positional)
+            info["kw"] = isinstance(node.params.star_kwarg, cst.Param)
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        frame = self.frames.pop()
+        facts = self.functions[frame.function_index]
+        locals_ = tuple(
+            ParamFacts(name, names, True)
+            for name, names in getattr(frame, "annotated", {}).items()
+        )
+        self.functions[frame.function_index] = FunctionFacts(
+            qualname=facts.qualname,
+            name=facts.name,
+            is_async=facts.is_async,
+            line=facts.line,
+            params=facts.params,
+            annotated_locals=locals_,
+            class_qualname=facts.class_qualname,
+            calls=tuple(dict.fromkeys(frame.calls)),
+        )
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        frame = self.frames[-1]
+        if frame.level is ScopeLevel.FUNCTION and isinstance(node.target, cst.Name):
+            annotated: dict[str, tuple[str, ...]] = frame.__dict__.setdefault("annotated", {})
+            annotated[node.target.value] = self.annotation_names(node.annotation)
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        # `self.user_context = ...` in a method: the class has a context attribute.
+        frame = self.frames[-1] if self.frames else None
+        if (
+            frame is not None
+            and frame.first_param
+            and self._class_stack
+            and isinstance(node.value, cst.Name)
+            and node.value.value == frame.first_param
+            and len(self.ancestors) >= 2
+        ):
+            parent = self.ancestors[-2]
+            if isinstance(parent, cst.AssignTarget) or (
+                isinstance(parent, cst.AnnAssign) and parent.target is node
+            ):
+                attrs = self._class_stack[-1]["attrs"]
+                attrs.add(node.attr.value)  # type: ignore[attr-defined]
+
+    def _decorator_name(self, expr: cst.BaseExpression) -> str:
+        if isinstance(expr, cst.Call):
+            expr = expr.func
+        resolved = self.resolve_name(expr, self.frames[:1])
+        if resolved:
+            return resolved[0]
+        return dotted_text(expr) or ""
+
+    # ------------------------------------------------------------ calls
+
+    def visit_Call(self, node: cst.Call) -> None:
+        frame = self.frames[-1]
+        func = node.func
+        targets = self.resolve_name(func)
+        if frame.level is ScopeLevel.FUNCTION and targets:
+            frame.calls.append(targets[0])
+        elif frame.level is ScopeLevel.FUNCTION:
+            text = dotted_text(func)
+            if text and frame.first_param and text.startswith(frame.first_param + ".") and frame.class_qualname:
+                frame.calls.append(f"{frame.class_qualname}.{text.split('.', 1)[1]}")
+
+        for arg in node.args:
+            if arg.keyword is not None and arg.keyword.value in _FACTORY_KEYWORDS:
+                ref_targets = self.resolve_name(arg.value)
+                if ref_targets and self.interesting(dotted_text(arg.value), ref_targets):
+                    self._record(node, arg.value, CallForm.FACTORY_REF, ref_targets, (), at=arg.value)
+
+        base_init = self._base_init(node)
+        if base_init is not None:
+            bases, args = base_init
+            self._record(node, func, CallForm.BASE_INIT, bases, args)
+            return
+        if targets and "functools.partial" in targets and node.args and node.args[0].keyword is None:
+            inner = node.args[0].value
+            inner_targets = self.resolve_name(inner)
+            if inner_targets and self.interesting(dotted_text(inner), inner_targets):
+                self._record(node, inner, CallForm.PARTIAL, inner_targets, node.args[1:])
+            return
+        written = dotted_text(func)
+        if self.is_choice(func):
+            if targets and self.interesting(None, targets):
+                self._record(node, func, CallForm.RUNTIME_CHOICE, targets, node.args)
+            return
+        if targets and self.interesting(written, targets):
+            self._record(node, func, CallForm.CALL, targets, node.args)
+
+    def _base_init(self, node: cst.Call) -> tuple[tuple[str, ...], Sequence[cst.Arg]] | None:
+        func = node.func
+        if not (isinstance(func, cst.Attribute) and func.attr.value == "__init__"):
+            return None
+        frame = self.frames[-1]
+        if frame.level is not ScopeLevel.FUNCTION or frame.name != "__init__" or not self._class_stack:
+            return None
+        value = func.value
+        if isinstance(value, cst.Call) and isinstance(value.func, cst.Name) and value.func.value == "super":
+            return self._class_stack[-1]["bases"], node.args  # type: ignore[return-value]
+        if isinstance(value, (cst.Name, cst.Attribute)):
+            resolved = self.resolve_name(value)
+            if resolved and node.args and node.args[0].keyword is None:
+                return resolved, node.args[1:]
+        return None
+
+    def _record(
+        self,
+        node: cst.Call,
+        callee: cst.BaseExpression,
+        form: CallForm,
+        targets: tuple[str, ...],
+        args: Sequence[cst.Arg],
+        at: cst.CSTNode | None = None,
+    ) -> None:
+        positional: list[ArgFacts] = []
+        keywords: list[tuple[str, ArgFacts]] = []
+        star_args = star_kwargs = False
+        for arg in args:
+            facts = ArgFacts(code_of(arg.value), _is_none(arg.value))
+            if arg.star == "*":
+                star_args = True
+            elif arg.star == "**":
+                star_kwargs = True
+            elif arg.keyword is not None:
+                keywords.append((arg.keyword.value, facts))
+            else:
+                positional.append(facts)
+        frame = self.frames[-1]
+        function_frame = next((f for f in reversed(self.frames) if f.level is ScopeLevel.FUNCTION), None)
+        scope = Scope(
+            level=frame.level,
+            function=function_frame.qualname.removeprefix(self.module + ".") if function_frame else None,
+            is_async=function_frame.is_async if function_frame else False,
+            class_name=self._class_stack[-1]["qualname"].removeprefix(self.module + ".")  # type: ignore[union-attr]
+            if self._class_stack
+            else None,
+        )
+        bound_name, escape, cm_eligible, storage, awaited = self._usage(node, form)
+        if frame.level is ScopeLevel.MODULE:
+            storage = Storage.MODULE_LEVEL
+        elif frame.level is ScopeLevel.CLASS:
+            storage = Storage.CLASS_BODY
+        elif storage is None and frame.cached:
+            storage = Storage.CACHED_GETTER
+        site = at if at is not None else node
+        self.calls.append(
+            CallFacts(
+                span=self.span(site),
+                form=form,
+                callee_text=code_of(callee),
+                targets=targets,
+                positional=tuple(positional),
+                keywords=tuple(keywords),
+                star_args=star_args,
+                star_kwargs=star_kwargs,
+                scope=scope,
+                function=function_frame.function_index if function_frame else -1,
+                bound_name=bound_name,
+                escape=escape,
+                cm_eligible=cm_eligible,
+                storage=storage,
+                normalized=_normalize(site),
+                awaited=awaited,
+            )
+        )
+
+    def _usage(
+        self, node: cst.Call, form: CallForm
+    ) -> tuple[str | None, str | None, bool, Storage | None, bool]:
+        """How the call's result is used: bound name, escape, context-manager eligibility, storage."""
+        if form in {CallForm.FACTORY_REF, CallForm.BASE_INIT}:
+            return None, None, False, None, False
+        # ancestors[-1] is the call itself.
+        index = len(self.ancestors) - 2
+        child: cst.CSTNode = node
+        awaited = False
+        while index >= 0 and isinstance(self.ancestors[index], (cst.Await, cst.ParenthesizedWhitespace)):
+            awaited = awaited or isinstance(self.ancestors[index], cst.Await)
+            child = self.ancestors[index]
+            index -= 1
+        parent = self.ancestors[index] if index >= 0 else None
+        frame = self.frames[-1]
+        if isinstance(parent, cst.Return):
+            return None, "returned", False, None, awaited
+        if isinstance(parent, (cst.Yield, cst.From)):
+            return None, "yielded", False, None, awaited
+        if isinstance(parent, cst.Arg):
+            return None, "passed to a call", False, None, awaited
+        if isinstance(parent, (cst.Element, cst.DictElement)):
+            return None, "stored in a container", False, None, awaited
+        if isinstance(parent, (cst.Assign, cst.AnnAssign)) and getattr(parent, "value", None) is child:
+            targets = (
+                [t.target for t in parent.targets] if isinstance(parent, cst.Assign) else [parent.target]
+            )
+            storage: Storage | None = None
+            escape: str | None = None
+            for target in targets:
+                if isinstance(target, cst.Attribute):
+                    owner = target.value
+                    if isinstance(owner, cst.Name) and frame.level is ScopeLevel.FUNCTION:
+                        if frame.is_classmethod and owner.value == frame.first_param:
+                            storage = Storage.CLASS_ATTRIBUTE
+                        elif any(
+                            c["node"].name.value == owner.value  # type: ignore[attr-defined]
+                            for c in self._class_stack
+                        ) or self._is_module_class(owner.value):
+                            storage = Storage.CLASS_ATTRIBUTE
+                    escape = "stored on an attribute"
+                elif isinstance(target, cst.Subscript):
+                    escape = "stored in a container"
+                elif isinstance(target, cst.Name):
+                    if frame.level is ScopeLevel.FUNCTION and target.value in frame.globals:
+                        storage = Storage.GLOBAL
+                        escape = "stored in a module global"
+                else:
+                    escape = "unpacked"
+            if escape is not None or len(targets) != 1 or not isinstance(targets[0], cst.Name):
+                return None, escape, False, storage, awaited
+            name = targets[0].value
+            if frame.level is not ScopeLevel.FUNCTION:
+                return name, None, False, None, awaited
+            escape, cm = self._binding_flow(frame, parent, name)
+            return name, escape, cm and not awaited, None, awaited
+        return None, None, False, None, awaited
+
+    def _is_module_class(self, name: str) -> bool:
+        bind = self.frames[0].bindings.get(name)
+        return bind is not None and bind.kind == "def" and name[:1].isupper()
+
+    def _binding_flow(self, frame: _Frame, assign: cst.CSTNode, name: str) -> tuple[str | None, bool]:
+        """Escape and context-manager eligibility of `name = Call()` inside `frame`'s function."""
+        statement_index = len(self.ancestors) - 1
+        while statement_index >= 0 and self.ancestors[statement_index] is not assign:
+            statement_index -= 1
+        line = self.ancestors[statement_index - 1] if statement_index >= 1 else None
+        block = self.ancestors[statement_index - 2] if statement_index >= 2 else None
+        simple = (
+            isinstance(line, cst.SimpleStatementLine)
+            and len(line.body) == 1
+            and isinstance(block, cst.IndentedBlock)
+        )
+        assert frame.node is not None
+        flow = _FlowVisitor(name, assign)
+        frame.node.visit(flow)
+        escape = flow.escape
+        cm = simple and escape is None and not flow.reassigned and flow.uses > 0
+        if cm and isinstance(block, cst.IndentedBlock) and line is not None:
+            position = next(i for i, s in enumerate(block.body) if s is line)
+            later = block.body[position + 1 :]
+            counter = _UseCounter(name)
+            for statement in later:
+                statement.visit(counter)
+            cm = counter.count == flow.uses
+        return escape, cm
+
+
+class _FlowVisitor(cst.CSTVisitor):
+    """Uses of a bound name in a function: escapes, reassignments and the count of uses."""
+
+    def __init__(self, name: str, origin: cst.CSTNode) -> None:
+        self.name = name
+        self.origin = origin
+        self.stack: list[cst.CSTNode] = []
+        self.escape: str | None = None
+        self.reassigned = False
+        self.uses = 0
+        self.depth = 0
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if self.stack and isinstance(node, _NESTED_SCOPES):
+            self.depth += 1
+        self.stack.append(node)
+        if isinstance(node, cst.Name) and node.value == self.name:
+            self._name(node)
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        self.stack.pop()
+        if self.stack and isinstance(original_node, _NESTED_SCOPES):
+            self.depth -= 1
+
+    def _note(self, reason: str) -> None:
+        if self.escape is None:
+            self.escape = reason
+
+    def _name(self, node: cst.Name) -> None:
+        parent = self.stack[-2] if len(self.stack) >= 2 else None
+        if isinstance(parent, cst.Attribute) and parent.attr is node:
+            return  # `x.name`: another object's attribute
+        if isinstance(parent, (cst.Param, cst.FunctionDef, cst.ClassDef)):
+            return
+        if isinstance(parent, cst.AssignTarget) or (
+            isinstance(parent, (cst.AnnAssign, cst.AugAssign)) and parent.target is node
+        ):
+            if not any(n is self.origin for n in self.stack):
+                self.reassigned = True
+            return
+        if isinstance(parent, (cst.For, cst.AsName, cst.NamedExpr)):
+            self.reassigned = True
+            return
+        if isinstance(parent, cst.Arg) and parent.keyword is node:
+            return
+        self.uses += 1
+        if self.depth > 0:
+            self._note("captured by a closure")
+        elif isinstance(parent, cst.Return):
+            self._note("returned")
+        elif isinstance(parent, (cst.Yield, cst.From)):
+            self._note("yielded")
+        elif isinstance(parent, cst.Arg):
+            self._note("passed to a call")
+        elif isinstance(parent, (cst.Element, cst.DictElement, cst.StarredElement)):
+            self._note("stored in a container")
+        elif isinstance(parent, (cst.Assign, cst.AnnAssign)) and getattr(parent, "value", None) is node:
+            self._note("stored or aliased")
+        elif isinstance(parent, (cst.Global, cst.Nonlocal, cst.NameItem)):
+            self._note("declared global")
+
+
+class _UseCounter(cst.CSTVisitor):
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.count = 0
+        self.stack: list[cst.CSTNode] = []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        self.stack.append(node)
+        if isinstance(node, cst.Name) and node.value == self.name:
+            parent = self.stack[-2] if len(self.stack) >= 2 else None
+            if not (isinstance(parent, cst.Attribute) and parent.attr is node) and not isinstance(
+                parent, (cst.Param, cst.FunctionDef, cst.ClassDef, cst.AssignTarget)
+            ) and not (isinstance(parent, cst.Arg) and parent.keyword is node):
+                self.count += 1
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        self.stack.pop()
+
+
+def _is_none(expr: cst.BaseExpression) -> bool:
+    return isinstance(expr, cst.Name) and expr.value == "None"

@@ -1,0 +1,247 @@
+"""The vocabulary of migrator: site kinds, fix plans, findings and per-file results.
+
+Everything here is a frozen dataclass or an enum, with no behaviour beyond
+serialisation helpers, so that the engine, the codemods and the report renderers
+can share it without importing each other.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Kind(str, enum.Enum):
+    """What a dispatcher creation site is (DESIGN.md, "The domain"; contract)."""
+
+    SINGLETON = "singleton"
+    LEGACY_FACTORY = "legacy-factory"
+    SUPER_INIT_NONE = "super-init-none"
+    DIRECT_SCOPED = "direct-scoped"
+    MIGRATED = "migrated"
+    UNCERTAIN = "uncertain"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+#: Kinds that block `audit` unless `--fail-on` says otherwise.
+DEFAULT_FAIL_ON: tuple[Kind, ...] = (Kind.SINGLETON, Kind.LEGACY_FACTORY, Kind.SUPER_INIT_NONE)
+
+#: Kinds in the order reports list them.
+KIND_ORDER: tuple[Kind, ...] = (
+    Kind.SINGLETON,
+    Kind.LEGACY_FACTORY,
+    Kind.SUPER_INIT_NONE,
+    Kind.DIRECT_SCOPED,
+    Kind.UNCERTAIN,
+    Kind.MIGRATED,
+)
+
+
+class FixAction(str, enum.Enum):
+    """How a site can be migrated (contract)."""
+
+    FACTORY = "factory"
+    CONTEXT_MANAGER = "context-manager"
+    MANUAL = "manual"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class ManualReason(str, enum.Enum):
+    """Machine-readable reasons why a site is left for a person.
+
+    `unmapped-argument` and `missing-argument` are followed by `:<name>` in the
+    finding's reason string.
+    """
+
+    UNCERTAIN = "uncertain"
+    KWARGS_FORWARDING = "kwargs-forwarding"
+    SUPER_INIT = "super-init"
+    CLASS_BODY = "class-body"
+    MODULE_LEVEL = "module-level"
+    SHARED_INSTANCE = "shared-instance"
+    INDIRECT_CONSTRUCTION = "indirect-construction"
+    SUBCLASS = "subclass"
+    NOT_ASYNC = "not-async"
+    NO_CONTEXT_IN_SCOPE = "no-context-in-scope"
+    UNMAPPED_ARGUMENT = "unmapped-argument"
+    MISSING_ARGUMENT = "missing-argument"
+    NO_FACTORY = "no-factory"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class FixPlan:
+    """What `migrator fix` will do with a site, and why."""
+
+    action: FixAction
+    reason: str | None
+    message: str
+    #: For `not-async` sites: the callers (qualified function names) that would
+    #: have to become async, nearest first. Empty when unknown or not relevant.
+    async_chain: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "action": self.action.value,
+            "reason": self.reason,
+            "message": self.message,
+        }
+        if self.async_chain:
+            data["async_chain"] = list(self.async_chain)
+        return data
+
+
+class ScopeLevel(str, enum.Enum):
+    MODULE = "module"
+    CLASS = "class"
+    FUNCTION = "function"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where a site is: the innermost function (if any) and whether it is async."""
+
+    level: ScopeLevel
+    function: str | None
+    is_async: bool
+    class_name: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "function": self.function,
+            "async": self.is_async,
+            "level": self.level.value,
+            "class": self.class_name,
+        }
+
+
+@dataclass(frozen=True)
+class Span:
+    """A source range: 1-based lines, 0-based columns (LibCST's positions)."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One dispatcher creation site."""
+
+    path: str
+    span: Span
+    rule: str
+    kind: Kind
+    callee: str
+    qualified_name: str
+    scope: Scope
+    context: str | None
+    fix: FixPlan | None
+    fingerprint: str
+    test_code: bool
+    escapes: bool = False
+    #: Why the site matched: the chain of aliases from the name used to the rule's class.
+    via: tuple[str, ...] = ()
+    #: One sentence explaining the kind.
+    detail: str = ""
+    suppressed: bool = False
+    suppression_reason: str | None = None
+    baselined: bool = False
+
+    @property
+    def line(self) -> int:
+        return self.span.line
+
+    @property
+    def column(self) -> int:
+        return self.span.column
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "line": self.span.line,
+            "column": self.span.column,
+            "end_line": self.span.end_line,
+            "end_column": self.span.end_column,
+            "rule": self.rule,
+            "kind": self.kind.value,
+            "callee": self.callee,
+            "qualified_name": self.qualified_name,
+            "scope": self.scope.to_json(),
+            "context": self.context,
+            "fix": self.fix.to_json() if self.fix is not None else None,
+            "fingerprint": self.fingerprint,
+            "test_code": self.test_code,
+            "suppressed": self.suppressed,
+            "suppression_reason": self.suppression_reason,
+            "baselined": self.baselined,
+            "escapes": self.escapes,
+            "via": list(self.via),
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True)
+class FileError:
+    """A file that could not be analysed, with a one-line reason."""
+
+    path: str
+    message: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "message": self.message}
+
+
+@dataclass(frozen=True)
+class AliasNote:
+    """A name discovered in the scanned tree that resolves to a rule's target."""
+
+    name: str
+    target: str
+    path: str
+    line: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "target": self.target, "path": self.path, "line": self.line}
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    """Everything an audit found; input of every report renderer."""
+
+    root: str
+    files_scanned: int
+    files_analysed: int
+    findings: tuple[Finding, ...]
+    errors: tuple[FileError, ...]
+    aliases: tuple[AliasNote, ...] = ()
+    warnings: tuple[str, ...] = ()
+    rule_packs: tuple[str, ...] = ()
+    cache_hits: int = 0
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def by_kind(self) -> dict[Kind, int]:
+        counts = {kind: 0 for kind in KIND_ORDER}
+        for finding in self.findings:
+            counts[finding.kind] += 1
+        return counts
+
+    @property
+    def progress(self) -> float:
+        """migrated ÷ (all sites but uncertain); 1.0 when there is nothing to migrate."""
+        counts = self.by_kind()
+        decided = sum(n for kind, n in counts.items() if kind is not Kind.UNCERTAIN)
+        if decided == 0:
+            return 1.0
+        return counts[Kind.MIGRATED] / decided

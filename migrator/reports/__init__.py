@@ -1,0 +1,1 @@
+"""Report renderers: pure functions from an `AuditResult` to text. They never print."""

@@ -1,0 +1,42 @@
+"""`--format json` of `audit`: the `migrator.audit/1` contract of DESIGN.md."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from migrator import __version__
+from migrator.model import AuditResult, Kind
+
+SCHEMA = "migrator.audit/1"
+
+
+def audit_document(result: AuditResult, fail_on: Sequence[Kind] = ()) -> dict[str, Any]:
+    counts = result.by_kind()
+    document: dict[str, Any] = {
+        "schema": SCHEMA,
+        "tool": {"name": "migrator", "version": __version__},
+        "summary": {
+            "files_scanned": result.files_scanned,
+            "files_analysed": result.files_analysed,
+            "by_kind": {kind.value: counts[kind] for kind in counts},
+            "progress": round(result.progress, 4),
+            "blocking": sum(1 for f in result.findings if is_blocking(f, fail_on)),
+        },
+        "findings": [finding.to_json() for finding in result.findings],
+        "errors": [error.to_json() for error in result.errors],
+        "aliases": [alias.to_json() for alias in result.aliases],
+        "warnings": list(result.warnings),
+        "rule_packs": list(result.rule_packs),
+    }
+    document.update({k: v for k, v in result.extra.items() if k not in document})
+    return document
+
+
+def is_blocking(finding: Any, fail_on: Sequence[Kind]) -> bool:
+    return finding.kind in fail_on and not finding.suppressed and not finding.baselined
+
+
+def render(result: AuditResult, fail_on: Sequence[Kind] = ()) -> str:
+    return json.dumps(audit_document(result, fail_on), indent=2, sort_keys=False) + "\n"

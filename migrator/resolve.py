@@ -1,0 +1,243 @@
+"""Link the facts of all files: aliases across modules and the family of dispatcher classes.
+
+`ToolDispatcher = UnifiedToolDispatcher` in one module, `from .x import ToolDispatcher`
+in a package `__init__`, `import m as mod` elsewhere: every module-level binding
+becomes an edge in a symbol table, and a qualified name is followed along the
+edges (and along its prefixes, for `pkg.mod.Name` where `pkg.mod` is itself a
+re-export) until it stops moving. Subclasses found in the tree join the family
+of the rule class they derive from.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from migrator.facts import CallFacts, CallForm, ClassFacts, FileFacts
+from migrator.mapping import bind_call
+from migrator.model import AliasNote
+from migrator.rules import ClassRule, LegacyFactoryRule, RuleSet
+
+_MAX_STEPS = 64
+
+
+class TargetKind(str, enum.Enum):
+    CLASS = "class"
+    LEGACY = "legacy"
+    MIGRATED = "migrated"
+
+
+@dataclass(frozen=True)
+class FamilyMember:
+    """A dispatcher class: a rule's class or a subclass found in the scanned tree."""
+
+    qualname: str
+    rule: ClassRule
+    signature: tuple[str, ...]
+    context_parameter: str | None
+    is_subclass: bool
+    #: The class's `__init__` calls its base without a user context.
+    init_without_context: bool
+    #: The class's `__init__` forwards `**kwargs` to its base without naming the context.
+    forwards_kwargs: bool
+    path: str | None = None
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Match:
+    kind: TargetKind
+    qualified_name: str
+    via: tuple[str, ...]
+    member: FamilyMember | None = None
+    legacy: LegacyFactoryRule | None = None
+    migrated_rule: ClassRule | None = None
+
+
+class Linker:
+    def __init__(self, rules: RuleSet, files: Iterable[FileFacts]) -> None:
+        self.rules = rules
+        self.files = {facts.relpath: facts for facts in files}
+        self.symbols: dict[str, str] = {}
+        self.binding_origin: dict[str, tuple[str, int, str]] = {}
+        for facts in self.files.values():
+            for binding in facts.bindings:
+                if binding.name != binding.target:
+                    self.symbols.setdefault(binding.name, binding.target)
+                    self.binding_origin.setdefault(
+                        binding.name, (facts.relpath, binding.line, binding.how)
+                    )
+        self.class_rules: dict[str, ClassRule] = {}
+        for rule in rules.classes:
+            for name in rule.names:
+                self.class_rules[name] = rule
+        self.legacy_rules: dict[str, LegacyFactoryRule] = {}
+        for legacy in rules.legacy_factories:
+            for name in legacy.names:
+                self.legacy_rules[name] = legacy
+        self.migrated: dict[str, ClassRule | None] = {name: None for name in rules.migrated_targets()}
+        for rule in rules.classes:
+            for target in (rule.factory, rule.context_manager):
+                if target is not None:
+                    self.migrated[target.qualified_name] = rule
+        self.classes: dict[str, tuple[ClassFacts, FileFacts]] = {
+            cls.qualname: (cls, facts) for facts in self.files.values() for cls in facts.classes
+        }
+        self.family: dict[str, FamilyMember] = {}
+        for rule in rules.classes:
+            member = FamilyMember(
+                qualname=rule.qualified_name,
+                rule=rule,
+                signature=rule.signature,
+                context_parameter=rule.context_parameter,
+                is_subclass=False,
+                init_without_context=rule.base_init_without_context,
+                forwards_kwargs=False,
+            )
+            for name in rule.names:
+                self.family[name] = member
+        self._grow_family()
+
+    # ------------------------------------------------------------------ names
+
+    def canonical(self, name: str) -> tuple[str, tuple[str, ...]]:
+        """Follow aliases from `name`; returns the final name and the chain walked."""
+        chain = [name]
+        current = name
+        for _ in range(_MAX_STEPS):
+            if current in self.class_rules or current in self.legacy_rules or current in self.migrated:
+                break
+            if current in self.family:
+                break
+            nxt = self.symbols.get(current)
+            if nxt is None:
+                parts = current.split(".")
+                for cut in range(len(parts) - 1, 0, -1):
+                    prefix = ".".join(parts[:cut])
+                    if prefix in self.symbols:
+                        nxt = self.symbols[prefix] + "." + ".".join(parts[cut:])
+                        break
+            if nxt is None or nxt in chain:
+                break
+            chain.append(nxt)
+            current = nxt
+        return current, tuple(chain)
+
+    def match(self, name: str) -> Match | None:
+        final, chain = self.canonical(name)
+        if final in self.family:
+            return Match(TargetKind.CLASS, self.family[final].rule.qualified_name, chain, member=self.family[final])
+        if final in self.legacy_rules:
+            rule = self.legacy_rules[final]
+            return Match(TargetKind.LEGACY, rule.qualified_name, chain, legacy=rule)
+        if final in self.migrated:
+            return Match(TargetKind.MIGRATED, final, chain, migrated_rule=self.migrated[final])
+        return None
+
+    def is_context_type(self, names: Iterable[str]) -> bool:
+        types = set(self.rules.context_types)
+        return any(self.canonical(name)[0] in types or name in types for name in names)
+
+    # ------------------------------------------------------------------ family
+
+    def _grow_family(self) -> None:
+        changed = True
+        while changed:
+            changed = False
+            for qualname, (cls, facts) in self.classes.items():
+                if qualname in self.family:
+                    continue
+                for base in cls.bases:
+                    final, _ = self.canonical(base)
+                    parent = self.family.get(final)
+                    if parent is None:
+                        continue
+                    self.family[qualname] = self._subclass(cls, facts, parent, base)
+                    changed = True
+                    break
+
+    def _subclass(self, cls: ClassFacts, facts: FileFacts, parent: FamilyMember, base: str) -> FamilyMember:
+        signature = cls.init_params if cls.init_params is not None else parent.signature
+        context_parameter = parent.context_parameter
+        if cls.init_params is not None:
+            names = set(self.rules.context_names)
+            if parent.context_parameter:
+                names.add(parent.context_parameter)
+            context_parameter = next((p for p in cls.init_params if p in names), None)
+        init_without = parent.init_without_context
+        forwards = parent.forwards_kwargs and cls.init_params is None
+        for call in base_init_calls(facts, cls):
+            verdict = base_call_context(call, parent)
+            if verdict == "missing":
+                init_without = True
+            elif verdict == "forwarded":
+                forwards = True
+        return FamilyMember(
+            qualname=cls.qualname,
+            rule=parent.rule,
+            signature=signature,
+            context_parameter=context_parameter,
+            is_subclass=True,
+            init_without_context=init_without,
+            forwards_kwargs=forwards,
+            path=facts.relpath,
+            line=cls.line,
+        )
+
+    # ------------------------------------------------------------------ output
+
+    def discovered_names(self) -> frozenset[str]:
+        """Last segments of tree names that resolve to a rule target: new prefilter words."""
+        names: set[str] = set()
+        for name in self.symbols:
+            if self.match(name) is not None:
+                names.add(name.rsplit(".", 1)[-1])
+        for qualname, member in self.family.items():
+            if member.is_subclass:
+                names.add(qualname.rsplit(".", 1)[-1])
+        return frozenset(names)
+
+    def alias_notes(self) -> tuple[AliasNote, ...]:
+        """Aliases defined in the tree (assignments, renamed imports, package re-exports)."""
+        notes: list[AliasNote] = []
+        for name, target in sorted(self.symbols.items()):
+            origin = self.binding_origin.get(name)
+            if origin is None:
+                continue
+            path, line, how = origin
+            match = self.match(name)
+            if match is None:
+                continue
+            reexport = path.endswith("__init__.py")
+            renamed = name.rsplit(".", 1)[-1] != target.rsplit(".", 1)[-1]
+            if how == "assign" or renamed or reexport:
+                notes.append(AliasNote(name, match.qualified_name, path, line))
+        for member in self.family.values():
+            if member.is_subclass and member.path is not None:
+                notes.append(AliasNote(member.qualname, member.rule.qualified_name, member.path, member.line))
+        return tuple(notes)
+
+
+def base_init_calls(facts: FileFacts, cls: ClassFacts) -> list[CallFacts]:
+    class_name = cls.qualname.removeprefix(facts.module + ".")
+    return [
+        call
+        for call in facts.calls
+        if call.form is CallForm.BASE_INIT
+        and call.scope.class_name == class_name
+        and call.scope.function == f"{class_name}.__init__"
+    ]
+
+
+def base_call_context(call: CallFacts, base: FamilyMember) -> str:
+    """`present`, `missing` (absent or None) or `forwarded` (hidden in *args/**kwargs)."""
+    if base.context_parameter is None:
+        return "missing" if base.init_without_context else "present"
+    bound, _ = bind_call(base.signature, call.positional, call.keywords)
+    value = bound.get(base.context_parameter)
+    if value is not None:
+        return "missing" if value.is_none else "present"
+    if call.star_kwargs or call.star_args:
+        return "forwarded"
+    return "missing"

@@ -1,0 +1,201 @@
+"""AdminToolDispatcher and its factory: permission checks, admin context, audit trail, events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from migrator.reference import (
+    ADMIN_OPERATION,
+    AdminToolDispatcher,
+    AdminToolDispatcherFactory,
+    AuditTrail,
+    DispatcherClosedError,
+    InMemoryWebSocketManager,
+    InvalidContextError,
+    PermissionService,
+    ToolNotFoundError,
+    UnifiedToolDispatcher,
+    User,
+    UserExecutionContext,
+)
+
+ADMIN = User("root-1", role="admin")
+DEVELOPER = User("dev-1", role="developer")
+PLAIN_USER = User("user-1")
+
+
+class FakeSession:
+    """Stands in for a database session, which the dispatcher only carries."""
+
+
+def context(n: int = 1) -> UserExecutionContext:
+    return UserExecutionContext.from_request(f"user_{n}", f"thread_{n}", f"run_{n}")
+
+
+def purge_cache(region: str, token: str = "") -> str:
+    return f"purged {region}"
+
+
+def fail_migration() -> None:
+    raise RuntimeError("lock timeout")
+
+
+def test_permission_service_roles() -> None:
+    assert PermissionService.is_developer_or_higher(ADMIN)
+    assert PermissionService.is_developer_or_higher(DEVELOPER)
+    assert PermissionService.is_developer_or_higher(User("x", role="Admin"))
+    assert not PermissionService.is_developer_or_higher(PLAIN_USER)
+    assert "admin:write" in PermissionService.get_user_permissions(ADMIN)
+    assert "admin:write" not in PermissionService.get_user_permissions(DEVELOPER)
+    assert PermissionService.get_user_permissions(User("x", role="guest")) == frozenset()
+    with pytest.raises(ValueError):
+        User("")
+
+
+async def test_non_admin_is_refused_everywhere() -> None:
+    with pytest.raises(PermissionError, match="user-1"):
+        await AdminToolDispatcherFactory.create_admin_dispatcher(context(), PLAIN_USER, None)
+    with pytest.raises(PermissionError):
+        AdminToolDispatcher(context(), PLAIN_USER)
+    with pytest.raises(PermissionError):
+        async with AdminToolDispatcherFactory.create_admin_context(context(), PLAIN_USER, None):
+            pytest.fail("the body must not run for a non-admin")
+    with pytest.raises(TypeError, match="User"):
+        await AdminToolDispatcherFactory.create_admin_dispatcher(context(), "root-1", None)  # type: ignore[arg-type]
+
+
+async def test_a_stricter_permission_service_is_honoured() -> None:
+    class AdminsOnly(PermissionService):
+        @staticmethod
+        def is_developer_or_higher(user: User) -> bool:
+            return user.role == "admin"
+
+    with pytest.raises(PermissionError):
+        await AdminToolDispatcherFactory.create_admin_dispatcher(
+            context(), DEVELOPER, None, permission_service=AdminsOnly()
+        )
+    d = await AdminToolDispatcherFactory.create_admin_dispatcher(
+        context(), ADMIN, None, permission_service=AdminsOnly()
+    )
+    assert d.admin_user == ADMIN
+
+
+async def test_admin_requires_a_context() -> None:
+    with pytest.raises(InvalidContextError, match="no global mode"):
+        AdminToolDispatcher(None, ADMIN)  # type: ignore[arg-type]
+    with pytest.raises(InvalidContextError):
+        await AdminToolDispatcherFactory.create_admin_dispatcher(None, ADMIN, None)  # type: ignore[arg-type]
+
+
+async def test_admin_dispatcher_works_in_a_child_context() -> None:
+    parent = context()
+    session = FakeSession()
+    d = await AdminToolDispatcherFactory.create_admin_dispatcher(parent, DEVELOPER, session)
+    assert isinstance(d, UnifiedToolDispatcher) and d.is_request_scoped
+    admin_ctx = d.admin_context
+    assert d.user_context is admin_ctx
+    assert admin_ctx.operation_name == ADMIN_OPERATION
+    assert admin_ctx.parent_request_id == parent.request_id
+    assert admin_ctx.lineage == (parent.request_id,)
+    assert (admin_ctx.user_id, admin_ctx.thread_id, admin_ctx.run_id) == (
+        "user_1",
+        "thread_1",
+        "run_1",
+    )
+    assert admin_ctx.metadata["admin_user_id"] == "dev-1"
+    assert admin_ctx.metadata["admin_permissions"] == PermissionService.get_user_permissions(
+        DEVELOPER
+    )
+    assert admin_ctx.metadata["db_session_available"] is True
+    assert d.db_session is session
+    assert "audit_trail" not in parent.metadata
+
+    # Built directly, it derives the same kind of child.
+    direct = AdminToolDispatcher(parent, ADMIN, session)
+    assert direct.admin_context.parent_request_id == parent.request_id
+    assert direct.audit_trail is not d.audit_trail
+
+
+async def test_admin_operations_are_audited_in_the_admin_context() -> None:
+    async with AdminToolDispatcherFactory.create_admin_context(
+        context(), ADMIN, FakeSession(), tools=[purge_cache, fail_migration]
+    ) as d:
+        ok = await d.dispatch("purge_cache", region="eu", token="s3cr3t")
+        failed = await d.dispatch("fail_migration")
+        with pytest.raises(ToolNotFoundError):
+            await d.dispatch("drop_everything")
+
+    assert ok.value == "purged eu" and failed.error == "RuntimeError: lock timeout"
+    trail = d.admin_context.metadata["audit_trail"]
+    assert isinstance(trail, AuditTrail) and trail is d.audit_trail
+    assert [(e.tool_name, e.status) for e in trail] == [
+        ("purge_cache", "success"),
+        ("fail_migration", "error"),
+        ("drop_everything", "refused"),
+    ]
+    assert {e.admin_user_id for e in trail} == {"root-1"}
+    assert {e.request_id for e in trail} == {d.admin_context.request_id}
+    assert trail[1].error == "RuntimeError: lock timeout"
+    # Parameter names are kept, values are not: secrets stay out of the record.
+    assert dict(trail[0].parameters) == {"region": "str", "token": "str"}
+    assert "s3cr3t" not in repr(list(trail))
+
+    # The trail can only grow, and the context around it stays read-only.
+    assert not hasattr(trail, "pop") and not hasattr(trail, "__setitem__")
+    with pytest.raises(TypeError):
+        d.admin_context.metadata["audit_trail"] = AuditTrail()  # type: ignore[index]
+    with pytest.raises(DispatcherClosedError):
+        await d.dispatch("purge_cache", region="us")
+    assert len(trail) == 4 and trail[-1].status == "refused"
+
+
+async def test_admin_trails_are_per_dispatcher() -> None:
+    a = await AdminToolDispatcherFactory.create_admin_dispatcher(
+        context(1), ADMIN, None, tools=[purge_cache]
+    )
+    b = await AdminToolDispatcherFactory.create_admin_dispatcher(
+        context(2), ADMIN, None, tools=[purge_cache]
+    )
+    await a.dispatch("purge_cache", region="eu")
+    assert len(a.audit_trail) == 1 and len(b.audit_trail) == 0
+
+
+async def test_dispatch_admin_tool_with_events() -> None:
+    manager = InMemoryWebSocketManager()
+    d = await AdminToolDispatcherFactory.create_admin_dispatcher(
+        context(), ADMIN, None, tools=[purge_cache, fail_migration], websocket_manager=manager
+    )
+    await d.dispatch_admin_tool_with_events("purge_cache", {"region": "eu"})
+    await d.dispatch_admin_tool_with_events("fail_migration")
+    with pytest.raises(ToolNotFoundError):
+        await d.dispatch_admin_tool_with_events("nope")
+
+    events: list[dict[str, Any]] = manager.events_for("user_1")
+    assert [e["type"] for e in events] == [
+        "agent_started",
+        "tool_executing",
+        "tool_completed",
+        "agent_completed",
+        "agent_started",
+        "tool_executing",
+        "tool_error",
+        "agent_error",
+        "agent_started",
+        "tool_error",
+        "agent_error",
+    ]
+    assert {e["request_id"] for e in events} == {d.admin_context.request_id}
+    assert events[0]["payload"]["context"] == {"tool_name": "purge_cache", "admin_user": "root-1"}
+    assert events[3]["payload"]["result"] == {"tool_name": "purge_cache", "status": "success"}
+    assert events[7]["payload"]["error"] == "RuntimeError: lock timeout"
+
+
+async def test_admin_context_manager_cleans_up_on_error() -> None:
+    seen: list[AdminToolDispatcher] = []
+    with pytest.raises(KeyError):
+        async with AdminToolDispatcherFactory.create_admin_context(context(), ADMIN, None) as d:
+            seen.append(d)
+            raise KeyError("boom")
+    assert seen[0].is_closed
