@@ -245,3 +245,40 @@ class AuditResult:
         if decided == 0:
             return 1.0
         return counts[Kind.MIGRATED] / decided
+
+
+def finding_from_json(data: dict[str, Any]) -> Finding:
+    """Rebuild a finding from its `audit --format json` form (the codemods' input)."""
+    scope = data.get("scope") or {}
+    fix = data.get("fix")
+    return Finding(
+        path=str(data["path"]),
+        span=Span(int(data["line"]), int(data["column"]), int(data["end_line"]), int(data["end_column"])),
+        rule=str(data["rule"]),
+        kind=Kind(data["kind"]),
+        callee=str(data.get("callee", "")),
+        qualified_name=str(data.get("qualified_name", "")),
+        scope=Scope(
+            level=ScopeLevel(scope.get("level", "function")),
+            function=scope.get("function"),
+            is_async=bool(scope.get("async", False)),
+            class_name=scope.get("class"),
+        ),
+        context=data.get("context"),
+        fix=FixPlan(
+            FixAction(fix["action"]),
+            fix.get("reason"),
+            str(fix.get("message", "")),
+            tuple(fix.get("async_chain", ())),
+        )
+        if fix
+        else None,
+        fingerprint=str(data.get("fingerprint", "")),
+        test_code=bool(data.get("test_code", False)),
+        escapes=bool(data.get("escapes", False)),
+        via=tuple(data.get("via", ())),
+        detail=str(data.get("detail", "")),
+        suppressed=bool(data.get("suppressed", False)),
+        suppression_reason=data.get("suppression_reason"),
+        baselined=bool(data.get("baselined", False)),
+    )

@@ -1,0 +1,327 @@
+"""Shared plumbing of the codemods: their inputs, the factory call they build, imports.
+
+Not a codemod itself. Imports only migrator's model (findings, rules, the pure
+argument mapping), never its engine or CLI.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import libcst as cst
+from libcst.codemod import CodemodContext
+
+from migrator.mapping import map_arguments
+from migrator.model import Finding, FixAction, Kind, finding_from_json
+from migrator.rules import CallTarget, ClassRule, LegacyFactoryRule, RuleSet, load_rule_set
+
+_EMPTY = cst.Module(body=[])
+
+
+def load_rules(rules: RuleSet | str | Sequence[str] | None) -> RuleSet:
+    if isinstance(rules, RuleSet):
+        return rules
+    if rules is None:
+        return load_rule_set([])
+    return load_rule_set([rules] if isinstance(rules, str) else list(rules))
+
+
+def load_findings(findings: Sequence[Finding] | str | None, context: CodemodContext) -> list[Finding]:
+    """Findings for the file being transformed; a string is the path of an audit JSON."""
+    if findings is None:
+        return []
+    if isinstance(findings, str):
+        document = json.loads(Path(findings).read_text(encoding="utf-8"))
+        items = [finding_from_json(item) for item in document.get("findings", [])]
+        filename = (context.filename or "").replace("\\", "/")
+        return [f for f in items if filename == f.path or filename.endswith("/" + f.path)]
+    return list(findings)
+
+
+SiteKey = tuple[int, int, int, int]
+
+
+def site_key(code_range: object) -> SiteKey:
+    """The full span of a node: a call and the call on its result start at the same place."""
+    start = code_range.start  # type: ignore[attr-defined]
+    end = code_range.end  # type: ignore[attr-defined]
+    return (start.line, start.column, end.line, end.column)
+
+
+def sites(findings: Iterable[Finding], actions: set[FixAction]) -> dict[SiteKey, Finding]:
+    """Rewritable findings by their full span."""
+    return {
+        (f.span.line, f.span.column, f.span.end_line, f.span.end_column): f
+        for f in findings
+        if f.fix is not None and f.fix.action in actions and not f.suppressed and f.kind is not Kind.MIGRATED
+    }
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    target: CallTarget
+    arguments: tuple[tuple[str, cst.Arg], ...]
+
+
+def plan_rewrite(rules: RuleSet, finding: Finding, call: cst.Call, manager: bool) -> Rewrite | None:
+    """Map `call`'s arguments onto the rule's factory (or context manager); None when impossible."""
+    rule, legacy = _rules_for(rules, finding.rule)
+    if rule is None:
+        return None
+    target = rule.context_manager if manager else rule.factory
+    if target is None:
+        return None
+    if legacy is not None:
+        signature, argument_rules, context_parameter = legacy.signature, legacy.arguments, None
+    else:
+        signature, argument_rules, context_parameter = rule.signature, rule.arguments, rule.context_parameter
+    if any(arg.star for arg in call.args):
+        return None
+    positional = [arg for arg in call.args if arg.keyword is None]
+    keywords = [(arg.keyword.value, arg) for arg in call.args if arg.keyword is not None]
+    context = (
+        cst.Arg(value=cst.parse_expression(finding.context)) if finding.context is not None else None
+    )
+    mapped = map_arguments(
+        signature=signature,
+        rules=argument_rules,
+        context_parameter=context_parameter,
+        target=target,
+        positional=positional,
+        keywords=keywords,
+        is_none=lambda arg: isinstance(arg.value, cst.Name) and arg.value.value == "None",
+        context=context,
+    )
+    if mapped.problem is not None:
+        return None
+    return Rewrite(target, mapped.arguments)
+
+
+def _rules_for(rules: RuleSet, rule_id: str) -> tuple[ClassRule | None, LegacyFactoryRule | None]:
+    for pack in rules.packs:
+        for legacy in pack.legacy_factories:
+            if legacy.id == rule_id:
+                for inner in rules.packs:
+                    created = inner.class_rule(legacy.creates)
+                    if created is not None:
+                        return created, legacy
+        found = pack.class_rule(rule_id)
+        if found is not None:
+            return found, None
+    return None, None
+
+
+def build_call(call: cst.Call, rewrite: Rewrite, callee: cst.BaseExpression) -> cst.Call:
+    """The factory call, keeping the original layout of argument separators where it can."""
+    commas = [arg.comma for arg in call.args]
+    multiline = any("\n" in _code(c) for c in commas if isinstance(c, cst.Comma))
+    args: list[cst.Arg] = []
+    count = len(rewrite.arguments)
+    for index, (name, original) in enumerate(rewrite.arguments):
+        last = index == count - 1
+        if multiline and commas:
+            comma = commas[min(index, len(commas) - 1)] if not last else commas[-1]
+        else:
+            comma = cst.MaybeSentinel.DEFAULT if last else cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+        args.append(
+            cst.Arg(
+                value=original.value,
+                keyword=cst.Name(name),
+                equal=cst.AssignEqual(
+                    whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")
+                ),
+                comma=comma,
+            )
+        )
+    return cst.Call(
+        func=callee,
+        args=args,
+        lpar=call.lpar,
+        rpar=call.rpar,
+        whitespace_after_func=call.whitespace_after_func,
+        whitespace_before_args=call.whitespace_before_args if args else cst.SimpleWhitespace(""),
+    )
+
+
+def _code(node: cst.CSTNode) -> str:
+    return _EMPTY.code_for_node(node)
+
+
+# ----------------------------------------------------------------------------- imports
+
+
+def callee_for(module: cst.Module, target: CallTarget) -> tuple[cst.BaseExpression, bool]:
+    """How this file should spell `target`, and whether a `from ... import` must be added.
+
+    The file's existing style wins: `import pkg.mod as m` gives `m.Factory.create`,
+    `import pkg.mod` gives the dotted path, otherwise `from pkg.mod import Factory`.
+    """
+    for statement in _top_level_imports(module):
+        if isinstance(statement, cst.Import):
+            for alias in statement.names:
+                if _code(alias.name) == target.module:
+                    prefix = alias.asname.name.value if alias.asname is not None else target.module  # type: ignore[union-attr]
+                    return cst.parse_expression(f"{prefix}.{target.attribute_path}"), False
+        elif isinstance(statement, cst.ImportFrom) and not isinstance(statement.names, cst.ImportStar):
+            if statement.module is not None and not statement.relative:
+                # `from pkg import module as m`: the module itself is imported.
+                for alias in statement.names:
+                    if f"{_code(statement.module)}.{_code(alias.name)}" == target.module:
+                        local = alias.asname.name.value if alias.asname is not None else _code(alias.name)  # type: ignore[union-attr]
+                        return cst.parse_expression(f"{local}.{target.attribute_path}"), False
+            if statement.module is not None and not statement.relative and _code(statement.module) == target.module:
+                for alias in statement.names:
+                    if _code(alias.name) == target.import_name:
+                        local = alias.asname.name.value if alias.asname is not None else target.import_name  # type: ignore[union-attr]
+                        rest = target.attribute_path[len(target.import_name) :]
+                        return cst.parse_expression(f"{local}{rest}"), False
+    return cst.parse_expression(target.attribute_path), True
+
+
+def _top_level_imports(module: cst.Module) -> Iterable[cst.Import | cst.ImportFrom]:
+    for statement in module.body:
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                if isinstance(small, (cst.Import, cst.ImportFrom)):
+                    yield small
+
+
+def add_import(module: cst.Module, target: CallTarget) -> cst.Module:
+    """Add `from target.module import Name`, merged into an existing import from that module."""
+    name = target.import_name
+    body = list(module.body)
+    for index, statement in enumerate(body):
+        if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+            continue
+        small = statement.body[0]
+        if (
+            isinstance(small, cst.ImportFrom)
+            and small.module is not None
+            and not small.relative
+            and _code(small.module) == target.module
+            and not isinstance(small.names, cst.ImportStar)
+        ):
+            names = list(small.names)
+            if any(_code(a.name) == name for a in names):
+                return module
+            existing = [_code(a.name) for a in names]
+            position = len(names)
+            if existing == sorted(existing):
+                position = next((i for i, n in enumerate(existing) if n > name), len(names))
+            new_alias = cst.ImportAlias(name=cst.Name(name))
+            names.insert(position, new_alias)
+            fixed = [
+                a.with_changes(comma=cst.MaybeSentinel.DEFAULT)
+                if i == len(names) - 1
+                else a.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+                if isinstance(a.comma, cst.MaybeSentinel) or "\n" not in _code(a.comma)
+                else a
+                for i, a in enumerate(names)
+            ]
+            body[index] = statement.with_changes(body=[small.with_changes(names=fixed)])
+            return module.with_changes(body=body)
+    new_line = cst.parse_statement(f"from {target.module} import {name}")
+    # Insert among the top-level `from` imports: sorted position when they are sorted, else last.
+    import_positions = [
+        i
+        for i, s in enumerate(body)
+        if isinstance(s, cst.SimpleStatementLine) and any(isinstance(x, (cst.Import, cst.ImportFrom)) for x in s.body)
+    ]
+    if not import_positions:
+        insert_at = _after_docstring_and_future(body)
+        return module.with_changes(body=[*body[:insert_at], new_line, *body[insert_at:]])
+    keys = [(i, _code(body[i]).strip()) for i in import_positions]
+    new_key = _code(new_line).strip()
+    contiguous_from = [
+        (i, k) for i, k in keys if k.startswith("from ") and not k.startswith("from __future__")
+    ]
+    insert_at = import_positions[-1] + 1
+    if contiguous_from and [k for _, k in contiguous_from] == sorted(k for _, k in contiguous_from):
+        later = [i for i, k in contiguous_from if k > new_key]
+        insert_at = later[0] if later else contiguous_from[-1][0] + 1
+    if insert_at < len(body) and insert_at in import_positions:
+        # Take over the leading blank lines / comments of the statement we push down.
+        pushed = body[insert_at]
+        new_line = new_line.with_changes(leading_lines=pushed.leading_lines)
+        body[insert_at] = pushed.with_changes(leading_lines=())
+    return module.with_changes(body=[*body[:insert_at], new_line, *body[insert_at:]])
+
+
+def _after_docstring_and_future(body: list[cst.BaseStatement]) -> int:
+    index = 0
+    if body and isinstance(body[0], cst.SimpleStatementLine) and isinstance(body[0].body[0], cst.Expr):
+        if isinstance(body[0].body[0].value, (cst.SimpleString, cst.ConcatenatedString)):
+            index = 1
+    while index < len(body) and "from __future__" in _code(body[index]):
+        index += 1
+    return index
+
+
+class _NameUses(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+
+    def visit_Import(self, node: cst.Import) -> bool:
+        return False
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+        return False
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.names.add(node.value)
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        node.value.visit(self)
+        return False
+
+    def visit_SimpleString(self, node: cst.SimpleString) -> None:
+        # A string annotation such as "ToolDispatcher" still uses the import.
+        text = node.value.strip("\"'")
+        if text.isidentifier():
+            self.names.add(text)
+
+
+def remove_unused_imports(module: cst.Module, candidates: Iterable[str]) -> cst.Module:
+    """Drop top-level imports of `candidates` that nothing uses any more.
+
+    Only top-level statements are touched, so imports under `if TYPE_CHECKING:`
+    (and any other block) are left alone.
+    """
+    wanted = set(candidates)
+    if not wanted:
+        return module
+    uses = _NameUses()
+    module.visit(uses)
+    unused = wanted - uses.names
+    if not unused:
+        return module
+    body: list[cst.BaseStatement] = []
+    for statement in module.body:
+        if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
+            small = statement.body[0]
+            if isinstance(small, (cst.Import, cst.ImportFrom)) and not isinstance(small.names, cst.ImportStar):
+                kept = [a for a in small.names if _local_name(a) not in unused]
+                if not kept:
+                    if statement.leading_lines and body:
+                        pass
+                    continue
+                if len(kept) != len(small.names):
+                    kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+                    statement = statement.with_changes(body=[small.with_changes(names=kept)])
+        body.append(statement)
+    return module.with_changes(body=body)
+
+
+def _local_name(alias: cst.ImportAlias) -> str:
+    if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+        return alias.asname.name.value
+    return _code(alias.name).split(".")[0]
+
+
+def root_name(expr: cst.BaseExpression) -> str | None:
+    while isinstance(expr, cst.Attribute):
+        expr = expr.value
+    return expr.value if isinstance(expr, cst.Name) else None

@@ -1,0 +1,175 @@
+"""Wrap a dispatcher's whole life in `async with <Factory>.create_scoped_context(...) as name:`.
+
+## What it does
+For each site planned `context-manager`, the assignment `name = ToolDispatcher(...)`
+and the statements after it in the same block that use `name` become an
+`async with` statement whose body is those statements. Statements after the last
+use stay after the block. Comments above the assignment stay above the
+`async with`; a comment at the end of the assignment line moves to its header.
+
+## Why
+The context manager creates a request-scoped dispatcher and always cleans it up,
+also on errors and cancellation, so nothing of one request survives into another.
+
+## Example
+Before:
+```python
+async def handle(user_context):
+    dispatcher = ToolDispatcher(user_context=user_context)
+    result = await dispatcher.dispatch("search", q="x")
+    return result.value
+```
+After:
+```python
+async def handle(user_context):
+    async with UnifiedToolDispatcherFactory.create_scoped_context(user_context=user_context) as dispatcher:
+        result = await dispatcher.dispatch("search", q="x")
+        return result.value
+```
+
+## Fix safety
+The audit plans `context-manager` only when the name is bound by a simple
+assignment in an `async def`, never reassigned, never escaping (returned, yielded,
+stored, captured, passed to a call), used only in later statements of the same
+block, and the context manager accepts every argument. Otherwise the plan is
+`factory` (or `manual`). Moving a `return` inside the block keeps its meaning:
+the context manager exits after the value is computed.
+
+## Known limits
+Sites are matched by position, so run it on the file the findings describe, and
+before `factory_call` (which shifts columns). A name used in an `except`/`finally`
+clause of an enclosing `try` is not in the same block, so such sites are `factory`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+import libcst as cst
+from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
+from libcst.metadata import PositionProvider
+
+from codemods._support import (
+    add_import,
+    build_call,
+    callee_for,
+    load_findings,
+    load_rules,
+    plan_rewrite,
+    remove_unused_imports,
+    root_name,
+    site_key,
+    sites,
+)
+from migrator.model import Finding, FixAction
+from migrator.rules import RuleSet
+
+
+class _Uses(cst.CSTVisitor):
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.found = False
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        node.value.visit(self)
+        return False
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value == self.name:
+            self.found = True
+
+
+def _uses(statement: cst.CSTNode, name: str) -> bool:
+    finder = _Uses(name)
+    statement.visit(finder)
+    return finder.found
+
+
+class RewriteToContextManager(VisitorBasedCodemodCommand):
+    DESCRIPTION = "Wrap request-local dispatchers in `async with Factory.create_scoped_context(...)`."
+    METADATA_DEPENDENCIES = (PositionProvider,)
+
+    def __init__(
+        self,
+        context: CodemodContext,
+        rules: RuleSet | str | None = None,
+        findings: Sequence[Finding] | str | None = None,
+    ) -> None:
+        super().__init__(context)
+        self.rules = load_rules(rules)
+        self.sites = sites(load_findings(findings, context), {FixAction.CONTEXT_MANAGER})
+        self.rewritten: list[Finding] = []
+        self._needed_imports: list[object] = []
+        self._old_roots: set[str] = set()
+
+    @staticmethod
+    def add_args(arg_parser: argparse.ArgumentParser) -> None:
+        arg_parser.add_argument("--rules", default=None, help="Rule pack file or shipped pack id.")
+        arg_parser.add_argument("--findings", required=True, help="JSON from `migrator audit --format json`.")
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self.module_node = node
+
+    def _site(self, statement: cst.BaseStatement) -> tuple[Finding, str, cst.Call] | None:
+        if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1):
+            return None
+        assign = statement.body[0]
+        if not (
+            isinstance(assign, cst.Assign)
+            and len(assign.targets) == 1
+            and isinstance(assign.targets[0].target, cst.Name)
+            and isinstance(assign.value, cst.Call)
+        ):
+            return None
+        finding = self.sites.get(site_key(self.get_metadata(PositionProvider, assign.value)))
+        if finding is None:
+            return None
+        return finding, assign.targets[0].target.value, assign.value
+
+    def leave_IndentedBlock(
+        self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock
+    ) -> cst.IndentedBlock:
+        original_body = list(original_node.body)
+        body = list(updated_node.body)
+        # Walk backwards so earlier indexes stay valid as later statements are folded in.
+        for index in range(len(original_body) - 1, -1, -1):
+            site = self._site(original_body[index])
+            if site is None:
+                continue
+            finding, name, original_call = site
+            updated_statement = body[index]
+            assert isinstance(updated_statement, cst.SimpleStatementLine)
+            updated_assign = updated_statement.body[0]
+            assert isinstance(updated_assign, cst.Assign) and isinstance(updated_assign.value, cst.Call)
+            last = max((j for j in range(index + 1, len(body)) if _uses(body[j], name)), default=None)
+            rewrite = plan_rewrite(self.rules, finding, updated_assign.value, manager=True)
+            if last is None or rewrite is None:
+                # The audit's plan no longer fits this code; a person decides.
+                self.warn(f"{finding.path}:{finding.line}: context-manager rewrite not possible; left unchanged")
+                continue
+            callee, needs_import = callee_for(self.module_node, rewrite.target)
+            if needs_import:
+                self._needed_imports.append(rewrite.target)
+            old_root = root_name(original_call.func)
+            if old_root is not None:
+                self._old_roots.add(old_root)
+            manager_call = build_call(updated_assign.value, rewrite, callee)
+            inner = body[index + 1 : last + 1]
+            with_statement = cst.With(
+                items=[cst.WithItem(item=manager_call, asname=cst.AsName(name=cst.Name(name)))],
+                body=cst.IndentedBlock(body=inner, header=updated_statement.trailing_whitespace),
+                asynchronous=cst.Asynchronous(),
+                leading_lines=updated_statement.leading_lines,
+            )
+            body[index : last + 1] = [with_statement]
+            self.rewritten.append(finding)
+        return updated_node.with_changes(body=body)
+
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        if not self.rewritten:
+            return updated_node
+        module = updated_node
+        for target in self._needed_imports:
+            module = add_import(module, target)  # type: ignore[arg-type]
+        return remove_unused_imports(module, self._old_roots)

@@ -1,0 +1,146 @@
+"""`migrator fix`: rewrite creation sites to the factory or a context manager, only when certain."""
+
+from __future__ import annotations
+
+import difflib
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from migrator.cli.common import EXIT_BLOCKING, EXIT_OK, fail, setup, write_output
+
+HELP = """Rewrite dispatcher creation sites to request-scoped factories, where certain.
+
+Writes the rewrites (verified to parse, compile and be idempotent, written
+atomically). --diff prints a unified diff instead; --check exits 1 if anything
+would change. Sites left for a person are listed by reason."""
+
+
+def fix_command(
+    paths: Optional[list[str]] = typer.Argument(None, help="Files or folders to fix (default: the configured paths, else '.')."),
+    diff: bool = typer.Option(False, "--diff", help="Print a unified diff and write nothing."),
+    check: bool = typer.Option(False, "--check", help="Write nothing; exit 1 if anything would change."),
+    style: str = typer.Option("auto", "--style", help="auto|factory|context-manager: the rewrite preferred where both are safe (auto prefers the context manager)."),
+    interactive: bool = typer.Option(False, "--interactive", "-i", help="Ask apply/skip/quit for each changed file (needs a terminal)."),
+    split_by: Optional[str] = typer.Option(None, "--split-by", help="With --diff and --output DIR: 'package' writes one patch per top-level package plus a description."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="With --diff: write the patch to FILE (or, with --split-by, into DIR)."),
+    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", min=0, help="Parallel workers for the analysis (default: all cores)."),
+    rules: Optional[list[str]] = typer.Option(None, "--rules", "-r", help="A rule pack file or shipped pack id; repeat for several."),
+    root: Optional[Path] = typer.Option(None, "--root", help="The repository root (default: nearest folder with .git or a migrator config)."),
+    config_file: Optional[Path] = typer.Option(None, "--config", help="Read settings from this file."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the .migrator_cache folder."),
+) -> None:
+    from rich.console import Console
+
+    from migrator.fixer import Style, plan_fixes, write_changes
+
+    try:
+        chosen_style = Style(style)
+    except ValueError:
+        fail(f"--style {style!r}: expected auto, factory or context-manager")
+    if split_by is not None and (split_by != "package" or not diff or output is None):
+        fail("--split-by package needs --diff and --output DIR")
+    if interactive and (diff or check):
+        fail("--interactive cannot be combined with --diff or --check")
+    if interactive and not sys.stdin.isatty():
+        fail("--interactive needs a terminal on standard input; use --diff to review instead")
+    config, rule_set, chosen = setup(paths, root, config_file, rules, jobs=jobs, cache=False if no_cache else None)
+    err = Console(stderr=True, highlight=False)
+    result = plan_fixes(config, rule_set, chosen, style=chosen_style)
+    changed = [c for c in result.changes if c.changed]
+
+    if diff:
+        if split_by == "package" and output is not None:
+            from migrator.patches import write_split_patches
+
+            written = write_split_patches(result, output)
+            err.print(f"wrote {len(written)} patch file(s) to {output}")
+        else:
+            text = "".join(unified_diff(c) for c in changed)
+            if output is not None:
+                write_output(text, output)
+            elif sys.stdout.isatty():
+                from rich.syntax import Syntax
+
+                Console().print(Syntax(text, "diff", theme="ansi_dark", background_color="default"))
+            else:
+                sys.stdout.write(text)
+    elif not check:
+        accept = _ask(err) if interactive else None
+        result = write_changes(result, config.root, accept=accept)
+    _summary(err, result, written=not diff and not check)
+    if check:
+        raise typer.Exit(EXIT_BLOCKING if changed else EXIT_OK)
+    raise typer.Exit(EXIT_OK)
+
+
+def unified_diff(change: object) -> str:
+    from migrator.fixer import FileChange, source_text
+
+    assert isinstance(change, FileChange)
+    old, new = source_text(change)
+    if new is None:
+        return ""
+    lines = difflib.unified_diff(
+        old.text.splitlines(keepends=True),
+        new.text.splitlines(keepends=True),
+        fromfile=f"a/{change.path}",
+        tofile=f"b/{change.path}",
+    )
+    return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
+
+
+def _ask(console: object):  # type: ignore[no-untyped-def]
+    from rich.console import Console
+    from rich.syntax import Syntax
+
+    assert isinstance(console, Console)
+    state = {"quit": False}
+
+    def accept(change: object) -> bool:
+        if state["quit"]:
+            return False
+        console.print(Syntax(unified_diff(change), "diff", theme="ansi_dark", background_color="default"))
+        while True:
+            answer = typer.prompt("apply this file? [a]pply / [s]kip / [q]uit", default="a").strip().lower()
+            if answer in {"a", "apply", "y", "yes"}:
+                return True
+            if answer in {"s", "skip", "n", "no"}:
+                return False
+            if answer in {"q", "quit"}:
+                state["quit"] = True
+                return False
+
+    return accept
+
+
+def _summary(console: object, result: object, *, written: bool) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from migrator.fixer import FixPlanResult
+
+    assert isinstance(console, Console) and isinstance(result, FixPlanResult)
+    changed = [c for c in result.changes if c.changed]
+    verb = "changed" if written else "would change"
+    count = len(result.written) if written else len(changed)
+    console.print(f"{count} file(s) {verb}")
+    by_action = result.rewritten_by_action()
+    for action, number in sorted(by_action.items()):
+        console.print(f"  {number} site(s) rewritten to {action}")
+    left = result.left_by_reason()
+    if left:
+        table = Table(title="Sites left for a person", title_justify="left", show_edge=False)
+        table.add_column("reason")
+        table.add_column("sites", justify="right")
+        table.add_column("first", no_wrap=True)
+        for reason, number in left.most_common():
+            first = next(f for f in result.left if f.fix is not None and (f.fix.reason or f"{f.fix.action.value} (not applied)") == reason)
+            table.add_row(reason, str(number), f"{first.path}:{first.line}")
+        console.print(table)
+    for path, message in [*result.write_errors, *[(c.path, c.error) for c in result.changes if c.error and not written]]:
+        console.print(f"[yellow]not changed[/]: {path}: {message}")
+    for error in result.audit.errors:
+        console.print(f"[yellow]skipped[/]: {error.path}: {error.message}")

@@ -1,0 +1,235 @@
+"""`migrator fix` without the printing: plan, rewrite, verify, write.
+
+Per file with rewritable sites: the context-manager codemod runs on the audited
+text, the file is re-analysed (positions moved), the factory codemod runs, and the
+result is verified: it must parse, pass `compile()` (which, unlike the parsers,
+rejects an `await` outside `async def`), and running the whole pipeline over it
+again must change nothing. Only then may it be written, atomically.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import libcst as cst
+from libcst.codemod import CodemodContext
+
+from migrator.config import Config
+from migrator.discovery import is_test_path, module_name
+from migrator.engine import Analysis, Progress, analyse
+from migrator.model import AuditResult, Finding, FixAction
+from migrator.rules import RuleSet
+from migrator.source import SourceError, SourceText, decode, encode
+from migrator.writer import WriteRefused, write_atomic
+
+
+class Style(str, enum.Enum):
+    AUTO = "auto"
+    FACTORY = "factory"
+    CONTEXT_MANAGER = "context-manager"
+
+
+@dataclass(frozen=True)
+class FileChange:
+    path: str
+    absolute: Path
+    original: bytes
+    new: bytes | None
+    rewritten: tuple[tuple[Finding, FixAction], ...]
+    error: str | None = None
+
+    @property
+    def changed(self) -> bool:
+        return self.new is not None and self.new != self.original and self.error is None
+
+
+@dataclass(frozen=True)
+class FixPlanResult:
+    audit: AuditResult
+    changes: tuple[FileChange, ...]
+    left: tuple[Finding, ...]
+    written: tuple[str, ...] = ()
+    write_errors: tuple[tuple[str, str], ...] = ()
+    extra: dict[str, object] = field(default_factory=dict, compare=False)
+
+    def rewritten_by_action(self) -> Counter[str]:
+        return Counter(action.value for change in self.changes if change.changed for _, action in change.rewritten)
+
+    def left_by_reason(self) -> Counter[str]:
+        return Counter(
+            (f.fix.reason or f"{f.fix.action.value} (not applied)") for f in self.left if f.fix is not None
+        )
+
+
+def plan_fixes(
+    config: Config,
+    rules: RuleSet,
+    paths: Sequence[str] | None = None,
+    *,
+    style: Style = Style.AUTO,
+    progress: Progress | None = None,
+) -> FixPlanResult:
+    analysis = analyse(config, rules, paths, progress=progress)
+    by_file: dict[str, list[Finding]] = {}
+    for finding in analysis.result.findings:
+        if finding.fix is not None and finding.fix.action is not FixAction.MANUAL and not finding.suppressed:
+            by_file.setdefault(finding.path, []).append(finding)
+    changes: list[FileChange] = []
+    root = Path(analysis.result.root)
+    for index, (relpath, findings) in enumerate(sorted(by_file.items()), start=1):
+        changes.append(_fix_file(analysis, root, relpath, findings, rules, style, config))
+        if progress is not None:
+            progress("rewrite", index, len(by_file))
+    rewritten_ids = {f.fingerprint for c in changes if c.changed for f, _ in c.rewritten}
+    left = tuple(
+        f
+        for f in analysis.result.findings
+        if f.fix is not None and f.fingerprint not in rewritten_ids and not f.suppressed
+    )
+    return FixPlanResult(audit=analysis.result, changes=tuple(changes), left=left)
+
+
+def _fix_file(
+    analysis: Analysis,
+    root: Path,
+    relpath: str,
+    findings: list[Finding],
+    rules: RuleSet,
+    style: Style,
+    config: Config,
+) -> FileChange:
+    absolute = root / relpath
+    try:
+        original = absolute.read_bytes()
+        source = decode(original)
+    except (OSError, SourceError) as error:
+        return FileChange(relpath, absolute, b"", None, (), f"cannot read: {error}")
+    module, is_package = module_name(relpath, root, config.source_roots)
+    rewriter = FileRewriter(analysis, rules, style, relpath, module, is_package, config)
+    try:
+        text, rewritten = rewriter.rewrite(source.text, findings)
+        if text == source.text:
+            return FileChange(relpath, absolute, original, None, ())
+        problem = verify(text, relpath)
+        if problem is None:
+            again, _ = rewriter.rewrite(text, None)
+            if again != text:
+                problem = "a second run would change the result again (not idempotent); left unchanged"
+        if problem is not None:
+            return FileChange(relpath, absolute, original, None, (), problem)
+        return FileChange(relpath, absolute, original, encode(source, text), tuple(rewritten))
+    except RecursionError:
+        return FileChange(relpath, absolute, original, None, (), "too deeply nested to rewrite; left unchanged")
+    except Exception as error:  # noqa: BLE001 - one file's failure must not stop the run
+        return FileChange(
+            relpath, absolute, original, None, (),
+            f"internal error while rewriting ({type(error).__name__}: {error}); left unchanged, please report it",
+        )
+
+
+def verify(text: str, relpath: str) -> str | None:
+    """None when `text` is valid Python that CPython would compile, else why not."""
+    try:
+        cst.parse_module(text)
+    except cst.ParserSyntaxError as error:
+        return f"rewrite does not parse (line {error.raw_line}); left unchanged"
+    try:
+        compile(text, relpath, "exec", dont_inherit=True)
+    except SyntaxError as error:
+        return f"rewrite does not compile ({error.msg}, line {error.lineno}); left unchanged"
+    return None
+
+
+class FileRewriter:
+    """Runs the codemods over one file's text, re-analysing between them."""
+
+    def __init__(
+        self,
+        analysis: Analysis,
+        rules: RuleSet,
+        style: Style,
+        relpath: str,
+        module: str,
+        is_package: bool,
+        config: Config,
+    ) -> None:
+        self.analysis = analysis
+        self.rules = rules
+        self.style = style
+        self.relpath = relpath
+        self.module = module
+        self.is_package = is_package
+        self.test_code = is_test_path(relpath, config.test_patterns)
+        self.names = rules.search_names() | analysis.linker.discovered_names()
+
+    def findings(self, text: str) -> list[Finding]:
+        from migrator.engine import apply_suppressions
+        from migrator.extract import extract
+
+        facts = extract(text, self.relpath, self.module, self.is_package, self.names)
+        found = self.analysis.classifier.findings(facts, self.test_code)
+        return apply_suppressions(found, {self.relpath: facts})
+
+    def rewrite(self, text: str, findings: list[Finding] | None) -> tuple[str, list[tuple[Finding, FixAction]]]:
+        from codemods.context_manager import RewriteToContextManager
+        from codemods.factory_call import RewriteToFactory
+
+        done: list[tuple[Finding, FixAction]] = []
+        current = findings if findings is not None else self.findings(text)
+        context = CodemodContext(filename=self.relpath, full_module_name=self.module)
+        if self.style is not Style.FACTORY and any(_is(f, FixAction.CONTEXT_MANAGER) for f in current):
+            manager = RewriteToContextManager(CodemodContext(filename=self.relpath), self.rules, current)
+            text = manager.transform_module(cst.parse_module(text)).code
+            done.extend((f, FixAction.CONTEXT_MANAGER) for f in manager.rewritten)
+            current = self.findings(text)
+        wanted = [FixAction.FACTORY] + ([FixAction.CONTEXT_MANAGER] if self.style is Style.FACTORY else [])
+        if any(_is(f, *wanted) for f in current):
+            factory = RewriteToFactory(
+                context, self.rules, current, include_context_manager=self.style is Style.FACTORY
+            )
+            text = factory.transform_module(cst.parse_module(text)).code
+            done.extend((f, FixAction.FACTORY) for f in factory.rewritten)
+        return text, done
+
+
+def _is(finding: Finding, *actions: FixAction) -> bool:
+    return finding.fix is not None and finding.fix.action in actions and not finding.suppressed
+
+
+def write_changes(
+    result: FixPlanResult, root: Path, accept: Callable[[FileChange], bool] | None = None
+) -> FixPlanResult:
+    """Write every verified change (that `accept` allows); refusals are collected, not raised."""
+    written: list[str] = []
+    errors: list[tuple[str, str]] = []
+    for change in result.changes:
+        if change.error is not None:
+            errors.append((change.path, change.error))
+            continue
+        if not change.changed or change.new is None:
+            continue
+        if accept is not None and not accept(change):
+            continue
+        try:
+            write_atomic(change.absolute, change.new, root=root, expected=change.original)
+            written.append(change.path)
+        except WriteRefused as error:
+            errors.append((change.path, str(error)))
+    return FixPlanResult(
+        audit=result.audit,
+        changes=result.changes,
+        left=result.left,
+        written=tuple(written),
+        write_errors=tuple(errors),
+    )
+
+
+def source_text(change: FileChange) -> tuple[SourceText, SourceText | None]:
+    """Decoded old and new text of a change (for diffs)."""
+    old = decode(change.original)
+    new = decode(change.new) if change.new is not None else None
+    return old, new
