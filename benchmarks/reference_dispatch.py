@@ -25,7 +25,7 @@ from pathlib import Path
 # Run from a checkout without installing: make the repository root importable.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from migrator.reference import (  # noqa: E402
+from migrator.reference import (
     InMemoryWebSocketManager,
     UnifiedToolDispatcherFactory,
     UserExecutionContext,

@@ -159,7 +159,8 @@ async def test_admin_trails_are_per_dispatcher() -> None:
         context(2), ADMIN, None, tools=[purge_cache]
     )
     await a.dispatch("purge_cache", region="eu")
-    assert len(a.audit_trail) == 1 and len(b.audit_trail) == 0
+    assert len(a.audit_trail) == 1 and a.audit_trail == [a.audit_trail[0]]
+    assert b.audit_trail == []
 
 
 async def test_dispatch_admin_tool_with_events() -> None:
