@@ -178,6 +178,14 @@ def callee_for(module: cst.Module, target: CallTarget) -> tuple[cst.BaseExpressi
                         local = alias.asname.name.value if alias.asname is not None else target.import_name  # type: ignore[union-attr]
                         rest = target.attribute_path[len(target.import_name) :]
                         return cst.parse_expression(f"{local}{rest}"), False
+    # The same name imported from another module (a re-export, such as a shim package
+    # over the real one) is reused rather than shadowed by a second import.
+    for statement in _top_level_imports(module):
+        if isinstance(statement, cst.ImportFrom) and not isinstance(statement.names, cst.ImportStar):
+            for alias in statement.names:
+                if _code(alias.name) == target.import_name and alias.asname is None:
+                    rest = target.attribute_path[len(target.import_name) :]
+                    return cst.parse_expression(f"{target.import_name}{rest}"), False
     return cst.parse_expression(target.attribute_path), True
 
 

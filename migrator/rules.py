@@ -208,6 +208,14 @@ class RuleSet:
         for factory in self.legacy_factories:
             names.update(n.rsplit(".", 1)[-1] for n in factory.names)
         names.update(n.rsplit(".", 1)[-1] for n in self.migrated_targets())
+        # The context type too: a module that re-exports it must be parsed so that
+        # annotations using the re-export are recognised.
+        names.update(n.rsplit(".", 1)[-1] for n in self.context_types)
+        # Factory classes: `from shim import Factory` must resolve for migrated calls.
+        for rule in self.classes:
+            for target in (rule.factory, rule.context_manager):
+                if target is not None:
+                    names.add(target.import_name)
         return frozenset(names)
 
 
