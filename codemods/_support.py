@@ -29,7 +29,9 @@ def load_rules(rules: RuleSet | str | Sequence[str] | None) -> RuleSet:
     return load_rule_set([rules] if isinstance(rules, str) else list(rules))
 
 
-def load_findings(findings: Sequence[Finding] | str | None, context: CodemodContext) -> list[Finding]:
+def load_findings(
+    findings: Sequence[Finding] | str | None, context: CodemodContext
+) -> list[Finding]:
     """Findings for the file being transformed; a string is the path of an audit JSON."""
     if findings is None:
         return []
@@ -56,7 +58,10 @@ def sites(findings: Iterable[Finding], actions: set[FixAction]) -> dict[SiteKey,
     return {
         (f.span.line, f.span.column, f.span.end_line, f.span.end_column): f
         for f in findings
-        if f.fix is not None and f.fix.action in actions and not f.suppressed and f.kind is not Kind.MIGRATED
+        if f.fix is not None
+        and f.fix.action in actions
+        and not f.suppressed
+        and f.kind is not Kind.MIGRATED
     }
 
 
@@ -77,13 +82,19 @@ def plan_rewrite(rules: RuleSet, finding: Finding, call: cst.Call, manager: bool
     if legacy is not None:
         signature, argument_rules, context_parameter = legacy.signature, legacy.arguments, None
     else:
-        signature, argument_rules, context_parameter = rule.signature, rule.arguments, rule.context_parameter
+        signature, argument_rules, context_parameter = (
+            rule.signature,
+            rule.arguments,
+            rule.context_parameter,
+        )
     if any(arg.star for arg in call.args):
         return None
     positional = [arg for arg in call.args if arg.keyword is None]
     keywords = [(arg.keyword.value, arg) for arg in call.args if arg.keyword is not None]
     context = (
-        cst.Arg(value=cst.parse_expression(finding.context)) if finding.context is not None else None
+        cst.Arg(value=cst.parse_expression(finding.context))
+        if finding.context is not None
+        else None
     )
     mapped = map_arguments(
         signature=signature,
@@ -125,13 +136,18 @@ def build_call(call: cst.Call, rewrite: Rewrite, callee: cst.BaseExpression) -> 
         if multiline and commas:
             comma = commas[min(index, len(commas) - 1)] if not last else commas[-1]
         else:
-            comma = cst.MaybeSentinel.DEFAULT if last else cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+            comma = (
+                cst.MaybeSentinel.DEFAULT
+                if last
+                else cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+            )
         args.append(
             cst.Arg(
                 value=original.value,
                 keyword=cst.Name(name),
                 equal=cst.AssignEqual(
-                    whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")
+                    whitespace_before=cst.SimpleWhitespace(""),
+                    whitespace_after=cst.SimpleWhitespace(""),
                 ),
                 comma=comma,
             )
@@ -163,25 +179,33 @@ def callee_for(module: cst.Module, target: CallTarget) -> tuple[cst.BaseExpressi
         if isinstance(statement, cst.Import):
             for alias in statement.names:
                 if _code(alias.name) == target.module:
-                    prefix = alias.asname.name.value if alias.asname is not None else target.module  # type: ignore[union-attr]
+                    prefix = _bound_name(alias, target.module)
                     return cst.parse_expression(f"{prefix}.{target.attribute_path}"), False
-        elif isinstance(statement, cst.ImportFrom) and not isinstance(statement.names, cst.ImportStar):
+        elif isinstance(statement, cst.ImportFrom) and not isinstance(
+            statement.names, cst.ImportStar
+        ):
             if statement.module is not None and not statement.relative:
                 # `from pkg import module as m`: the module itself is imported.
                 for alias in statement.names:
                     if f"{_code(statement.module)}.{_code(alias.name)}" == target.module:
-                        local = alias.asname.name.value if alias.asname is not None else _code(alias.name)  # type: ignore[union-attr]
+                        local = _bound_name(alias, _code(alias.name))
                         return cst.parse_expression(f"{local}.{target.attribute_path}"), False
-            if statement.module is not None and not statement.relative and _code(statement.module) == target.module:
+            if (
+                statement.module is not None
+                and not statement.relative
+                and _code(statement.module) == target.module
+            ):
                 for alias in statement.names:
                     if _code(alias.name) == target.import_name:
-                        local = alias.asname.name.value if alias.asname is not None else target.import_name  # type: ignore[union-attr]
+                        local = _bound_name(alias, target.import_name)
                         rest = target.attribute_path[len(target.import_name) :]
                         return cst.parse_expression(f"{local}{rest}"), False
     # The same name imported from another module (a re-export, such as a shim package
     # over the real one) is reused rather than shadowed by a second import.
     for statement in _top_level_imports(module):
-        if isinstance(statement, cst.ImportFrom) and not isinstance(statement.names, cst.ImportStar):
+        if isinstance(statement, cst.ImportFrom) and not isinstance(
+            statement.names, cst.ImportStar
+        ):
             for alias in statement.names:
                 if _code(alias.name) == target.import_name and alias.asname is None:
                     rest = target.attribute_path[len(target.import_name) :]
@@ -236,7 +260,8 @@ def add_import(module: cst.Module, target: CallTarget) -> cst.Module:
     import_positions = [
         i
         for i, s in enumerate(body)
-        if isinstance(s, cst.SimpleStatementLine) and any(isinstance(x, (cst.Import, cst.ImportFrom)) for x in s.body)
+        if isinstance(s, cst.SimpleStatementLine)
+        and any(isinstance(x, (cst.Import, cst.ImportFrom)) for x in s.body)
     ]
     if not import_positions:
         insert_at = _after_docstring_and_future(body)
@@ -258,11 +283,15 @@ def add_import(module: cst.Module, target: CallTarget) -> cst.Module:
     return module.with_changes(body=[*body[:insert_at], new_line, *body[insert_at:]])
 
 
-def _after_docstring_and_future(body: list[cst.BaseStatement]) -> int:
+def _after_docstring_and_future(body: Sequence[cst.BaseStatement]) -> int:
     index = 0
-    if body and isinstance(body[0], cst.SimpleStatementLine) and isinstance(body[0].body[0], cst.Expr):
-        if isinstance(body[0].body[0].value, (cst.SimpleString, cst.ConcatenatedString)):
-            index = 1
+    first = body[0] if body else None
+    if (
+        isinstance(first, cst.SimpleStatementLine)
+        and isinstance(first.body[0], cst.Expr)
+        and isinstance(first.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    ):
+        index = 1
     while index < len(body) and "from __future__" in _code(body[index]):
         index += 1
     return index
@@ -310,7 +339,9 @@ def remove_unused_imports(module: cst.Module, candidates: Iterable[str]) -> cst.
     for statement in module.body:
         if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
             small = statement.body[0]
-            if isinstance(small, (cst.Import, cst.ImportFrom)) and not isinstance(small.names, cst.ImportStar):
+            if isinstance(small, (cst.Import, cst.ImportFrom)) and not isinstance(
+                small.names, cst.ImportStar
+            ):
                 kept = [a for a in small.names if _local_name(a) not in unused]
                 if not kept:
                     if statement.leading_lines and body:
@@ -321,6 +352,13 @@ def remove_unused_imports(module: cst.Module, candidates: Iterable[str]) -> cst.
                     statement = statement.with_changes(body=[small.with_changes(names=kept)])
         body.append(statement)
     return module.with_changes(body=body)
+
+
+def _bound_name(alias: cst.ImportAlias, default: str) -> str:
+    """The name an import alias binds: its `as` name, else `default`."""
+    if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+        return alias.asname.name.value
+    return default
 
 
 def _local_name(alias: cst.ImportAlias) -> str:

@@ -87,7 +87,9 @@ def _uses(statement: cst.CSTNode, name: str) -> bool:
 
 
 class RewriteToContextManager(VisitorBasedCodemodCommand):
-    DESCRIPTION = "Wrap request-local dispatchers in `async with Factory.create_scoped_context(...)`."
+    DESCRIPTION = (
+        "Wrap request-local dispatchers in `async with Factory.create_scoped_context(...)`."
+    )
     METADATA_DEPENDENCIES = (PositionProvider,)
 
     def __init__(
@@ -106,7 +108,9 @@ class RewriteToContextManager(VisitorBasedCodemodCommand):
     @staticmethod
     def add_args(arg_parser: argparse.ArgumentParser) -> None:
         arg_parser.add_argument("--rules", default=None, help="Rule pack file or shipped pack id.")
-        arg_parser.add_argument("--findings", required=True, help="JSON from `migrator audit --format json`.")
+        arg_parser.add_argument(
+            "--findings", required=True, help="JSON from `migrator audit --format json`."
+        )
 
     def visit_Module(self, node: cst.Module) -> None:
         self.module_node = node
@@ -141,12 +145,18 @@ class RewriteToContextManager(VisitorBasedCodemodCommand):
             updated_statement = body[index]
             assert isinstance(updated_statement, cst.SimpleStatementLine)
             updated_assign = updated_statement.body[0]
-            assert isinstance(updated_assign, cst.Assign) and isinstance(updated_assign.value, cst.Call)
-            last = max((j for j in range(index + 1, len(body)) if _uses(body[j], name)), default=None)
+            assert isinstance(updated_assign, cst.Assign) and isinstance(
+                updated_assign.value, cst.Call
+            )
+            last = max(
+                (j for j in range(index + 1, len(body)) if _uses(body[j], name)), default=None
+            )
             rewrite = plan_rewrite(self.rules, finding, updated_assign.value, manager=True)
             if last is None or rewrite is None:
                 # The audit's plan no longer fits this code; a person decides.
-                self.warn(f"{finding.path}:{finding.line}: context-manager rewrite not possible; left unchanged")
+                self.warn(
+                    f"{finding.path}:{finding.line}: context-manager rewrite not possible; left unchanged"
+                )
                 continue
             callee, needs_import = callee_for(self.module_node, rewrite.target)
             if needs_import:

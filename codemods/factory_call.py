@@ -69,7 +69,9 @@ from migrator.rules import RuleSet
 
 
 class RewriteToFactory(VisitorBasedCodemodCommand):
-    DESCRIPTION = "Rewrite singleton dispatcher constructions to `await Factory.create_request_scoped(...)`."
+    DESCRIPTION = (
+        "Rewrite singleton dispatcher constructions to `await Factory.create_request_scoped(...)`."
+    )
     METADATA_DEPENDENCIES = (PositionProvider,)
 
     def __init__(
@@ -94,9 +96,13 @@ class RewriteToFactory(VisitorBasedCodemodCommand):
     @staticmethod
     def add_args(arg_parser: argparse.ArgumentParser) -> None:
         arg_parser.add_argument("--rules", default=None, help="Rule pack file or shipped pack id.")
-        arg_parser.add_argument("--findings", required=True, help="JSON from `migrator audit --format json`.")
         arg_parser.add_argument(
-            "--include-context-manager", action="store_true", help="Also rewrite context-manager sites."
+            "--findings", required=True, help="JSON from `migrator audit --format json`."
+        )
+        arg_parser.add_argument(
+            "--include-context-manager",
+            action="store_true",
+            help="Also rewrite context-manager sites.",
         )
 
     def visit_Module(self, node: cst.Module) -> None:
@@ -109,7 +115,9 @@ class RewriteToFactory(VisitorBasedCodemodCommand):
         rewrite = plan_rewrite(self.rules, finding, updated_node, manager=False)
         if rewrite is None:
             # The audit planned a rewrite this code cannot express: leave it for a person.
-            self.warn(f"{finding.path}:{finding.line}: arguments could not be mapped; left unchanged")
+            self.warn(
+                f"{finding.path}:{finding.line}: arguments could not be mapped; left unchanged"
+            )
             return updated_node
         callee, needs_import = callee_for(self.module_node, rewrite.target)
         if needs_import:
@@ -121,7 +129,11 @@ class RewriteToFactory(VisitorBasedCodemodCommand):
         self.rewritten.append(finding)
         if not rewrite.target.awaitable:
             return new_call
-        awaited = cst.Await(expression=new_call.with_changes(lpar=[], rpar=[]), lpar=new_call.lpar, rpar=new_call.rpar)
+        awaited = cst.Await(
+            expression=new_call.with_changes(lpar=[], rpar=[]),
+            lpar=new_call.lpar,
+            rpar=new_call.rpar,
+        )
         self._awaits.add(id(awaited))
         return awaited
 
@@ -130,10 +142,14 @@ class RewriteToFactory(VisitorBasedCodemodCommand):
             return value.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
         return value
 
-    def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.Attribute:
+    def leave_Attribute(
+        self, original_node: cst.Attribute, updated_node: cst.Attribute
+    ) -> cst.Attribute:
         return updated_node.with_changes(value=self._parenthesise(updated_node.value))
 
-    def leave_Subscript(self, original_node: cst.Subscript, updated_node: cst.Subscript) -> cst.Subscript:
+    def leave_Subscript(
+        self, original_node: cst.Subscript, updated_node: cst.Subscript
+    ) -> cst.Subscript:
         return updated_node.with_changes(value=self._parenthesise(updated_node.value))
 
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from migrator.facts import ArgFacts, CallFacts, CallForm, FileFacts, FunctionFacts, Storage
 from migrator.mapping import bind_call, map_arguments
-from migrator.model import Finding, FixAction, FixPlan, Kind, ManualReason, ScopeLevel
+from migrator.model import Finding, FixAction, FixPlan, Kind, ScopeLevel
 from migrator.resolve import FamilyMember, Linker, Match, TargetKind, base_call_context
 from migrator.rules import CallTarget, ClassRule
 
@@ -57,7 +57,9 @@ def _manual(reason: str, detail: str | None = None) -> FixPlan:
 
 
 class Classifier:
-    def __init__(self, linker: Linker, *, test_patterns: tuple[str, ...], async_chain_depth: int = 5) -> None:
+    def __init__(
+        self, linker: Linker, *, test_patterns: tuple[str, ...], async_chain_depth: int = 5
+    ) -> None:
         self.linker = linker
         self.test_patterns = test_patterns
         self.async_chain_depth = async_chain_depth
@@ -87,12 +89,19 @@ class Classifier:
         if call.form is CallForm.RUNTIME_CHOICE:
             match = next((m for m in matches if m.kind is TargetKind.CLASS), matches[0])
             return self._finding(
-                facts, call, match, Kind.UNCERTAIN, test_code,
-                _manual("uncertain"), "the class is chosen at run time",
+                facts,
+                call,
+                match,
+                Kind.UNCERTAIN,
+                test_code,
+                _manual("uncertain"),
+                "the class is chosen at run time",
             )
         match = matches[0]
         if match.kind is TargetKind.MIGRATED:
-            return self._finding(facts, call, match, Kind.MIGRATED, test_code, None, "request-scoped factory")
+            return self._finding(
+                facts, call, match, Kind.MIGRATED, test_code, None, "request-scoped factory"
+            )
         if match.kind is TargetKind.LEGACY:
             return self._legacy(facts, call, match, test_code)
         assert match.member is not None
@@ -112,12 +121,22 @@ class Classifier:
                 return None
             if verdict == "forwarded":
                 return self._finding(
-                    facts, call, match, Kind.UNCERTAIN, test_code,
-                    _manual("kwargs-forwarding"), "the base __init__ gets forwarded **kwargs",
+                    facts,
+                    call,
+                    match,
+                    Kind.UNCERTAIN,
+                    test_code,
+                    _manual("kwargs-forwarding"),
+                    "the base __init__ gets forwarded **kwargs",
                 )
             return self._finding(
-                facts, call, match, Kind.SUPER_INIT_NONE, test_code,
-                _manual("super-init"), f"{call.scope.class_name} calls its base without a user context",
+                facts,
+                call,
+                match,
+                Kind.SUPER_INIT_NONE,
+                test_code,
+                _manual("super-init"),
+                f"{call.scope.class_name} calls its base without a user context",
             )
         return None
 
@@ -129,9 +148,18 @@ class Classifier:
             rule = pack.class_rule(legacy.creates) or rule
         assert rule is not None
         plan = self._plan(
-            facts, call, rule, rule.factory, legacy.signature, legacy.arguments, None, is_subclass=False
+            facts,
+            call,
+            rule,
+            rule.factory,
+            legacy.signature,
+            legacy.arguments,
+            None,
+            is_subclass=False,
         )
-        return self._finding(facts, call, match, Kind.LEGACY_FACTORY, test_code, plan, "legacy global factory")
+        return self._finding(
+            facts, call, match, Kind.LEGACY_FACTORY, test_code, plan, "legacy global factory"
+        )
 
     def _construction(
         self, facts: FileFacts, call: CallFacts, match: Match, member: FamilyMember, test_code: bool
@@ -139,21 +167,33 @@ class Classifier:
         rule = member.rule
         if call.form is CallForm.FACTORY_REF:
             return self._finding(
-                facts, call, match, Kind.SINGLETON, test_code,
+                facts,
+                call,
+                match,
+                Kind.SINGLETON,
+                test_code,
                 _placement_plan(call) or _manual("indirect-construction"),
                 "the class is passed as a factory and called without a user context",
             )
         context_value = self._context_argument(call, member)
         if member.init_without_context:
-            kind, why = Kind.SINGLETON, f"{member.qualname.rsplit('.', 1)[-1]} always calls its base without a user context"
+            kind, why = (
+                Kind.SINGLETON,
+                f"{member.qualname.rsplit('.', 1)[-1]} always calls its base without a user context",
+            )
         elif call.storage is not None:
             kind, why = Kind.SINGLETON, _storage_text(call.storage)
         elif context_value == "present":
             kind, why = Kind.DIRECT_SCOPED, "constructed with a user context, bypassing the factory"
         elif context_value == "forwarded" or member.forwards_kwargs:
             return self._finding(
-                facts, call, match, Kind.UNCERTAIN, test_code,
-                _manual("kwargs-forwarding"), "the user context may be in forwarded *args/**kwargs",
+                facts,
+                call,
+                match,
+                Kind.UNCERTAIN,
+                test_code,
+                _manual("kwargs-forwarding"),
+                "the user context may be in forwarded *args/**kwargs",
             )
         else:
             kind, why = Kind.SINGLETON, "constructed without a user context"
@@ -161,8 +201,14 @@ class Classifier:
             plan = _placement_plan(call) or _manual("indirect-construction")
         else:
             plan = self._plan(
-                facts, call, rule, rule.factory, member.signature, rule.arguments,
-                member.context_parameter, is_subclass=member.is_subclass,
+                facts,
+                call,
+                rule,
+                rule.factory,
+                member.signature,
+                rule.arguments,
+                member.context_parameter,
+                is_subclass=member.is_subclass,
             )
         return self._finding(facts, call, match, kind, test_code, plan, why)
 
@@ -204,7 +250,8 @@ class Classifier:
             chain = self.async_chain(function.qualname) if function is not None else ()
             if chain:
                 plan = FixPlan(
-                    plan.action, plan.reason,
+                    plan.action,
+                    plan.reason,
                     f"{plan.message} Callers that would have to become async: {', '.join(chain)}.",
                     chain,
                 )
@@ -252,7 +299,9 @@ class Classifier:
                     return param.name
         for group in (function.params, function.annotated_locals):
             for param in group:
-                if param.name in names and (not param.annotated or self.linker.is_context_type(param.annotation)):
+                if param.name in names and (
+                    not param.annotated or self.linker.is_context_type(param.annotation)
+                ):
                     return param.name
         if function.class_qualname and function.params:
             cls = self.linker.classes.get(function.class_qualname)

@@ -57,11 +57,18 @@ class FixPlanResult:
     extra: dict[str, object] = field(default_factory=dict, compare=False)
 
     def rewritten_by_action(self) -> Counter[str]:
-        return Counter(action.value for change in self.changes if change.changed for _, action in change.rewritten)
+        return Counter(
+            action.value
+            for change in self.changes
+            if change.changed
+            for _, action in change.rewritten
+        )
 
     def left_by_reason(self) -> Counter[str]:
         return Counter(
-            (f.fix.reason or f"{f.fix.action.value} (not applied)") for f in self.left if f.fix is not None
+            (f.fix.reason or f"{f.fix.action.value} (not applied)")
+            for f in self.left
+            if f.fix is not None
         )
 
 
@@ -76,7 +83,11 @@ def plan_fixes(
     analysis = analyse(config, rules, paths, progress=progress)
     by_file: dict[str, list[Finding]] = {}
     for finding in analysis.result.findings:
-        if finding.fix is not None and finding.fix.action is not FixAction.MANUAL and not finding.suppressed:
+        if (
+            finding.fix is not None
+            and finding.fix.action is not FixAction.MANUAL
+            and not finding.suppressed
+        ):
             by_file.setdefault(finding.path, []).append(finding)
     changes: list[FileChange] = []
     root = Path(analysis.result.root)
@@ -118,15 +129,23 @@ def _fix_file(
         if problem is None:
             again, _ = rewriter.rewrite(text, None)
             if again != text:
-                problem = "a second run would change the result again (not idempotent); left unchanged"
+                problem = (
+                    "a second run would change the result again (not idempotent); left unchanged"
+                )
         if problem is not None:
             return FileChange(relpath, absolute, original, None, (), problem)
         return FileChange(relpath, absolute, original, encode(source, text), tuple(rewritten))
     except RecursionError:
-        return FileChange(relpath, absolute, original, None, (), "too deeply nested to rewrite; left unchanged")
-    except Exception as error:  # noqa: BLE001 - one file's failure must not stop the run
         return FileChange(
-            relpath, absolute, original, None, (),
+            relpath, absolute, original, None, (), "too deeply nested to rewrite; left unchanged"
+        )
+    except Exception as error:
+        return FileChange(
+            relpath,
+            absolute,
+            original,
+            None,
+            (),
             f"internal error while rewriting ({type(error).__name__}: {error}); left unchanged, please report it",
         )
 
@@ -174,19 +193,27 @@ class FileRewriter:
         found = self.analysis.classifier.findings(facts, self.test_code)
         return apply_suppressions(found, {self.relpath: facts})
 
-    def rewrite(self, text: str, findings: list[Finding] | None) -> tuple[str, list[tuple[Finding, FixAction]]]:
+    def rewrite(
+        self, text: str, findings: list[Finding] | None
+    ) -> tuple[str, list[tuple[Finding, FixAction]]]:
         from codemods.context_manager import RewriteToContextManager
         from codemods.factory_call import RewriteToFactory
 
         done: list[tuple[Finding, FixAction]] = []
         current = findings if findings is not None else self.findings(text)
         context = CodemodContext(filename=self.relpath, full_module_name=self.module)
-        if self.style is not Style.FACTORY and any(_is(f, FixAction.CONTEXT_MANAGER) for f in current):
-            manager = RewriteToContextManager(CodemodContext(filename=self.relpath), self.rules, current)
+        if self.style is not Style.FACTORY and any(
+            _is(f, FixAction.CONTEXT_MANAGER) for f in current
+        ):
+            manager = RewriteToContextManager(
+                CodemodContext(filename=self.relpath), self.rules, current
+            )
             text = manager.transform_module(cst.parse_module(text)).code
             done.extend((f, FixAction.CONTEXT_MANAGER) for f in manager.rewritten)
             current = self.findings(text)
-        wanted = [FixAction.FACTORY] + ([FixAction.CONTEXT_MANAGER] if self.style is Style.FACTORY else [])
+        wanted = [FixAction.FACTORY] + (
+            [FixAction.CONTEXT_MANAGER] if self.style is Style.FACTORY else []
+        )
         if any(_is(f, *wanted) for f in current):
             factory = RewriteToFactory(
                 context, self.rules, current, include_context_manager=self.style is Style.FACTORY

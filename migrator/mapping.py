@@ -36,7 +36,8 @@ def bind_call(
     bound: dict[str, P] = {}
     if len(positional) > len(signature):
         return bound, "too-many-positional"
-    for name, value in zip(signature, positional):
+    # Shorter positional lists are normal: the rest of the parameters were not passed.
+    for name, value in zip(signature, positional, strict=False):
         bound[name] = value
     for name, value in keywords:
         bound[name] = value

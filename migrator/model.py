@@ -253,7 +253,9 @@ def finding_from_json(data: dict[str, Any]) -> Finding:
     fix = data.get("fix")
     return Finding(
         path=str(data["path"]),
-        span=Span(int(data["line"]), int(data["column"]), int(data["end_line"]), int(data["end_column"])),
+        span=Span(
+            int(data["line"]), int(data["column"]), int(data["end_line"]), int(data["end_column"])
+        ),
         rule=str(data["rule"]),
         kind=Kind(data["kind"]),
         callee=str(data.get("callee", "")),

@@ -76,7 +76,9 @@ class Linker:
         for legacy in rules.legacy_factories:
             for name in legacy.names:
                 self.legacy_rules[name] = legacy
-        self.migrated: dict[str, ClassRule | None] = {name: None for name in rules.migrated_targets()}
+        self.migrated: dict[str, ClassRule | None] = {
+            name: None for name in rules.migrated_targets()
+        }
         for rule in rules.classes:
             for target in (rule.factory, rule.context_manager):
                 if target is not None:
@@ -106,7 +108,11 @@ class Linker:
         chain = [name]
         current = name
         for _ in range(_MAX_STEPS):
-            if current in self.class_rules or current in self.legacy_rules or current in self.migrated:
+            if (
+                current in self.class_rules
+                or current in self.legacy_rules
+                or current in self.migrated
+            ):
                 break
             if current in self.family:
                 break
@@ -127,7 +133,12 @@ class Linker:
     def match(self, name: str) -> Match | None:
         final, chain = self.canonical(name)
         if final in self.family:
-            return Match(TargetKind.CLASS, self.family[final].rule.qualified_name, chain, member=self.family[final])
+            return Match(
+                TargetKind.CLASS,
+                self.family[final].rule.qualified_name,
+                chain,
+                member=self.family[final],
+            )
         if final in self.legacy_rules:
             rule = self.legacy_rules[final]
             return Match(TargetKind.LEGACY, rule.qualified_name, chain, legacy=rule)
@@ -157,7 +168,9 @@ class Linker:
                     changed = True
                     break
 
-    def _subclass(self, cls: ClassFacts, facts: FileFacts, parent: FamilyMember, base: str) -> FamilyMember:
+    def _subclass(
+        self, cls: ClassFacts, facts: FileFacts, parent: FamilyMember, base: str
+    ) -> FamilyMember:
         signature = cls.init_params if cls.init_params is not None else parent.signature
         context_parameter = parent.context_parameter
         if cls.init_params is not None:
@@ -215,7 +228,9 @@ class Linker:
                 notes.append(AliasNote(name, match.qualified_name, path, line))
         for member in self.family.values():
             if member.is_subclass and member.path is not None:
-                notes.append(AliasNote(member.qualname, member.rule.qualified_name, member.path, member.line))
+                notes.append(
+                    AliasNote(member.qualname, member.rule.qualified_name, member.path, member.line)
+                )
         return tuple(notes)
 
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import enum
 import hashlib
-import importlib.resources
+import importlib.util
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 import yaml
 
@@ -224,13 +224,16 @@ class RuleSet:
 
 def builtin_pack_dir() -> Path:
     """Where the packs shipped with migrator live (installed or in a checkout)."""
+    # Installed: `rules/` ships as the data-only namespace package `migrator.packs`.
     try:
-        resource = importlib.resources.files("migrator.rules")
-        path = Path(str(resource))
-        if path.is_dir():
-            return path
-    except (ModuleNotFoundError, TypeError):
-        pass
+        spec = importlib.util.find_spec("migrator.packs")
+    except (ModuleNotFoundError, ValueError):
+        spec = None
+    if spec is not None and spec.submodule_search_locations:
+        for location in spec.submodule_search_locations:
+            if Path(location).is_dir():
+                return Path(location)
+    # A checkout used without installing: the repository's own folder.
     return Path(__file__).resolve().parent.parent / "rules"
 
 
@@ -251,7 +254,9 @@ def resolve_pack_reference(reference: str) -> Path:
     if reference in packs:
         return packs[reference]
     known = ", ".join(sorted(packs)) or "none"
-    raise RulePackError(reference, None, "", f"no such rule pack file or shipped pack id (shipped: {known})")
+    raise RulePackError(
+        reference, None, "", f"no such rule pack file or shipped pack id (shipped: {known})"
+    )
 
 
 def load_rule_set(references: Sequence[str]) -> RuleSet:
@@ -262,7 +267,10 @@ def load_rule_set(references: Sequence[str]) -> RuleSet:
         for rule_id in [r.id for r in pack.classes] + [r.id for r in pack.legacy_factories]:
             if rule_id in seen and seen[rule_id] != pack.source:
                 raise RulePackError(
-                    pack.source, None, "id", f"rule id {rule_id!r} is also defined in {seen[rule_id]}"
+                    pack.source,
+                    None,
+                    "id",
+                    f"rule id {rule_id!r} is also defined in {seen[rule_id]}",
                 )
             seen[rule_id] = pack.source
     return RuleSet(packs)
@@ -273,7 +281,9 @@ def load_pack(path: Path) -> RulePack:
     try:
         size = path.stat().st_size
         if size > MAX_PACK_BYTES:
-            raise RulePackError(source, None, "", f"file is {size} bytes; a rule pack is at most 1 MB")
+            raise RulePackError(
+                source, None, "", f"file is {size} bytes; a rule pack is at most 1 MB"
+            )
         raw = path.read_bytes()
     except FileNotFoundError:
         raise RulePackError(source, None, "", "file not found") from None
@@ -335,9 +345,7 @@ def parse_pack(text: str, source: str) -> RulePack:
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
         reader.fail(top["classes"], "id", f"duplicate rule id(s): {', '.join(duplicates)}")
-    migrated = (
-        reader.dotted_list(top["migrated"], "migrated") if "migrated" in top else ()
-    )
+    migrated = reader.dotted_list(top["migrated"], "migrated") if "migrated" in top else ()
     description = reader.string(top["description"], "description") if "description" in top else ""
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
     return RulePack(
@@ -363,13 +371,19 @@ def _compose(text: str, source: str) -> yaml.Node:
             mark = event.start_mark
             line = mark.line + 1 if mark is not None else None
             if isinstance(event, yaml.AliasEvent):
-                raise RulePackError(source, line, "", "YAML aliases (*name) are not allowed in rule packs")
+                raise RulePackError(
+                    source, line, "", "YAML aliases (*name) are not allowed in rule packs"
+                )
             anchor = getattr(event, "anchor", None)
             if anchor is not None:
-                raise RulePackError(source, line, "", "YAML anchors (&name) are not allowed in rule packs")
+                raise RulePackError(
+                    source, line, "", "YAML anchors (&name) are not allowed in rule packs"
+                )
             tag = getattr(event, "tag", None)
             if tag is not None and tag not in _STANDARD_TAGS and tag != "!":
-                raise RulePackError(source, line, "", f"YAML tag {tag!r} is not allowed in rule packs")
+                raise RulePackError(
+                    source, line, "", f"YAML tag {tag!r} is not allowed in rule packs"
+                )
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
@@ -378,7 +392,9 @@ def _compose(text: str, source: str) -> yaml.Node:
     except yaml.YAMLError as error:
         raise RulePackError(source, None, "", f"invalid YAML: {error}") from None
     if node is None:
-        raise RulePackError(source, 1, "", "the file is empty; a pack needs at least `id` and `classes`")
+        raise RulePackError(
+            source, 1, "", "the file is empty; a pack needs at least `id` and `classes`"
+        )
     return node
 
 
@@ -388,7 +404,7 @@ class _Reader:
     def __init__(self, source: str) -> None:
         self.source = source
 
-    def fail(self, node: yaml.Node, key: str, message: str) -> RulePackError:
+    def fail(self, node: yaml.Node, key: str, message: str) -> NoReturn:
         raise RulePackError(self.source, node.start_mark.line + 1, key, message)
 
     def mapping(
@@ -463,9 +479,7 @@ class _Reader:
             self.fail(node, key, f"{value!r} is not a Python identifier")
         return value
 
-    def many(
-        self, node: yaml.Node, key: str, item: Callable[[yaml.Node, str], T]
-    ) -> tuple[T, ...]:
+    def many(self, node: yaml.Node, key: str, item: Callable[[yaml.Node, str], T]) -> tuple[T, ...]:
         return tuple(item(n, f"{key}[{i}]") for i, n in enumerate(self.sequence(node, key)))
 
     def dotted_list(self, node: yaml.Node, key: str) -> tuple[str, ...]:
@@ -588,7 +602,7 @@ def _target(reader: _Reader, node: yaml.Node, key: str) -> CallTarget:
     for index, name in enumerate(required):
         if name not in parameters:
             reader.fail(
-                data["required"].value[index],  # type: ignore[attr-defined]
+                data["required"].value[index],
                 f"{key}.required[{index}]",
                 f"{name!r} is not one of the parameters",
             )
@@ -613,7 +627,9 @@ def _arguments(
             reader.fail(value, full, f"{name!r} is not in the signature ({', '.join(signature)})")
         if isinstance(value, yaml.MappingNode):
             spec = reader.mapping(value, full, required=("rename",))
-            rules.append((name, ArgumentRule(ArgumentAction.RENAME, reader.name(spec["rename"], full))))
+            rules.append(
+                (name, ArgumentRule(ArgumentAction.RENAME, reader.name(spec["rename"], full)))
+            )
             continue
         word = reader.string(value, full)
         if word == "keep":

@@ -32,7 +32,9 @@ def _expected(root: Path) -> dict[tuple[str, int], list[str]]:
             match = MARKER.search(line)
             if match is None:
                 continue
-            items = [" ".join(part.split()) for part in match.group("body").split(";") if part.strip()]
+            items = [
+                " ".join(part.split()) for part in match.group("body").split(";") if part.strip()
+            ]
             expected[(rel, number)] = sorted(items)
     return expected
 
@@ -52,7 +54,9 @@ def _actual(root: Path) -> dict[tuple[str, int], list[str]]:
     return {key: sorted(value) for key, value in actual.items()}
 
 
-def _normalise_expected(expected: dict[tuple[str, int], list[str]], actual: dict[tuple[str, int], list[str]]):
+def _normalise_expected(
+    expected: dict[tuple[str, int], list[str]], actual: dict[tuple[str, int], list[str]]
+):
     """A marker without `fix=` checks only the kind, so drop the plan from the actual side there."""
     out: dict[tuple[str, int], list[str]] = {}
     for key, items in actual.items():

@@ -105,7 +105,9 @@ def _expected_remaining(pack: str) -> list[tuple[str, int, str]]:
     if pack == "tool-dispatcher":
         document = json.loads((EXPECTED / "audit_after_fix.json").read_text(encoding="utf-8"))
         return sorted(
-            (f["path"], f["line"], f["fix"]["reason"]) for f in document["findings"] if f["kind"] != "migrated"
+            (f["path"], f["line"], f["fix"]["reason"])
+            for f in document["findings"]
+            if f["kind"] != "migrated"
         )
     # The reference pack has no admin dispatcher, so console.py's sites are not in it.
     return [
@@ -137,8 +139,12 @@ def test_end_to_end_leak_before_fix_and_isolation_after(tmp_path: Path, pack: st
     assert after.returncode == 0, after.stdout + after.stderr
     assert "ISOLATED" in after.stdout
 
-    audit = json.loads(_migrator("audit", "--no-cache", "--rules", pack, "--format", "json", ".", cwd=app).stdout)
+    audit = json.loads(
+        _migrator("audit", "--no-cache", "--rules", pack, "--format", "json", ".", cwd=app).stdout
+    )
     remaining = sorted(
-        (f["path"], f["line"], f["fix"]["reason"]) for f in audit["findings"] if f["kind"] != "migrated"
+        (f["path"], f["line"], f["fix"]["reason"])
+        for f in audit["findings"]
+        if f["kind"] != "migrated"
     )
     assert remaining == _expected_remaining(pack)

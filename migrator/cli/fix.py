@@ -19,18 +19,52 @@ would change. Sites left for a person are listed by reason."""
 
 
 def fix_command(
-    paths: Optional[list[str]] = typer.Argument(None, help="Files or folders to fix (default: the configured paths, else '.')."),
+    paths: Optional[list[str]] = typer.Argument(
+        None, help="Files or folders to fix (default: the configured paths, else '.')."
+    ),
     diff: bool = typer.Option(False, "--diff", help="Print a unified diff and write nothing."),
-    check: bool = typer.Option(False, "--check", help="Write nothing; exit 1 if anything would change."),
-    style: str = typer.Option("auto", "--style", help="auto|factory|context-manager: the rewrite preferred where both are safe (auto prefers the context manager)."),
-    interactive: bool = typer.Option(False, "--interactive", "-i", help="Ask apply/skip/quit for each changed file (needs a terminal)."),
-    split_by: Optional[str] = typer.Option(None, "--split-by", help="With --diff and --output DIR: 'package' writes one patch per top-level package plus a description."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="With --diff: write the patch to FILE (or, with --split-by, into DIR)."),
-    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", min=0, help="Parallel workers for the analysis (default: all cores)."),
-    rules: Optional[list[str]] = typer.Option(None, "--rules", "-r", help="A rule pack file or shipped pack id; repeat for several."),
-    root: Optional[Path] = typer.Option(None, "--root", help="The repository root (default: nearest folder with .git or a migrator config)."),
-    config_file: Optional[Path] = typer.Option(None, "--config", help="Read settings from this file."),
-    no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the .migrator_cache folder."),
+    check: bool = typer.Option(
+        False, "--check", help="Write nothing; exit 1 if anything would change."
+    ),
+    style: str = typer.Option(
+        "auto",
+        "--style",
+        help="auto|factory|context-manager: the rewrite preferred where both are safe (auto prefers the context manager).",
+    ),
+    interactive: bool = typer.Option(
+        False,
+        "--interactive",
+        "-i",
+        help="Ask apply/skip/quit for each changed file (needs a terminal).",
+    ),
+    split_by: Optional[str] = typer.Option(
+        None,
+        "--split-by",
+        help="With --diff and --output DIR: 'package' writes one patch per top-level package plus a description.",
+    ),
+    output: Optional[Path] = typer.Option(
+        None,
+        "--output",
+        "-o",
+        help="With --diff: write the patch to FILE (or, with --split-by, into DIR).",
+    ),
+    jobs: Optional[int] = typer.Option(
+        None, "--jobs", "-j", min=0, help="Parallel workers for the analysis (default: all cores)."
+    ),
+    rules: Optional[list[str]] = typer.Option(
+        None, "--rules", "-r", help="A rule pack file or shipped pack id; repeat for several."
+    ),
+    root: Optional[Path] = typer.Option(
+        None,
+        "--root",
+        help="The repository root (default: nearest folder with .git or a migrator config).",
+    ),
+    config_file: Optional[Path] = typer.Option(
+        None, "--config", help="Read settings from this file."
+    ),
+    no_cache: bool = typer.Option(
+        False, "--no-cache", help="Neither read nor write the .migrator_cache folder."
+    ),
 ) -> None:
     from rich.console import Console
 
@@ -46,7 +80,9 @@ def fix_command(
         fail("--interactive cannot be combined with --diff or --check")
     if interactive and not sys.stdin.isatty():
         fail("--interactive needs a terminal on standard input; use --diff to review instead")
-    config, rule_set, chosen = setup(paths, root, config_file, rules, jobs=jobs, cache=False if no_cache else None)
+    config, rule_set, chosen = setup(
+        paths, root, config_file, rules, jobs=jobs, cache=False if no_cache else None
+    )
     err = Console(stderr=True, highlight=False)
     result = plan_fixes(config, rule_set, chosen, style=chosen_style)
     changed = [c for c in result.changes if c.changed]
@@ -89,7 +125,9 @@ def unified_diff(change: object) -> str:
         fromfile=f"a/{change.path}",
         tofile=f"b/{change.path}",
     )
-    return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
+    return "".join(
+        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
+    )
 
 
 def _ask(console: object):  # type: ignore[no-untyped-def]
@@ -102,9 +140,15 @@ def _ask(console: object):  # type: ignore[no-untyped-def]
     def accept(change: object) -> bool:
         if state["quit"]:
             return False
-        console.print(Syntax(unified_diff(change), "diff", theme="ansi_dark", background_color="default"))
+        console.print(
+            Syntax(unified_diff(change), "diff", theme="ansi_dark", background_color="default")
+        )
         while True:
-            answer = typer.prompt("apply this file? [a]pply / [s]kip / [q]uit", default="a").strip().lower()
+            answer = (
+                typer.prompt("apply this file? [a]pply / [s]kip / [q]uit", default="a")
+                .strip()
+                .lower()
+            )
             if answer in {"a", "apply", "y", "yes"}:
                 return True
             if answer in {"s", "skip", "n", "no"}:
@@ -137,10 +181,18 @@ def _summary(console: object, result: object, *, written: bool) -> None:
         table.add_column("sites", justify="right")
         table.add_column("first", no_wrap=True)
         for reason, number in left.most_common():
-            first = next(f for f in result.left if f.fix is not None and (f.fix.reason or f"{f.fix.action.value} (not applied)") == reason)
+            first = next(
+                f
+                for f in result.left
+                if f.fix is not None
+                and (f.fix.reason or f"{f.fix.action.value} (not applied)") == reason
+            )
             table.add_row(reason, str(number), f"{first.path}:{first.line}")
         console.print(table)
-    for path, message in [*result.write_errors, *[(c.path, c.error) for c in result.changes if c.error and not written]]:
+    for path, message in [
+        *result.write_errors,
+        *[(c.path, c.error) for c in result.changes if c.error and not written],
+    ]:
         console.print(f"[yellow]not changed[/]: {path}: {message}")
     for error in result.audit.errors:
         console.print(f"[yellow]skipped[/]: {error.path}: {error.message}")

@@ -52,9 +52,14 @@ def show_command(rule_id: str = typer.Argument(..., help="A pack id or a rule id
                 typer.echo(f"  signature: ({', '.join(rule.signature)})")
                 typer.echo(f"  context parameter: {rule.context_parameter}")
                 typer.echo(f"  base __init__ without context: {rule.base_init_without_context}")
-                for label, target in (("factory", rule.factory), ("context manager", rule.context_manager)):
+                for label, target in (
+                    ("factory", rule.factory),
+                    ("context manager", rule.context_manager),
+                ):
                     if target is not None:
-                        typer.echo(f"  {label}: {target.qualified_name}({', '.join(target.parameters)})")
+                        typer.echo(
+                            f"  {label}: {target.qualified_name}({', '.join(target.parameters)})"
+                        )
                 for name, arg in rule.arguments:
                     extra = f" -> {arg.target}" if arg.target and arg.target != name else ""
                     typer.echo(f"  argument {name}: {arg.action.value}{extra}")

@@ -1,0 +1,51 @@
+"""`fix --diff --split-by package --output DIR` on the fixture application."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import FIXTURES
+
+
+def test_split_by_package_writes_applicable_patches(tmp_path: Path) -> None:
+    app = tmp_path / "app"
+    shutil.copytree(FIXTURES / "legacy_app", app, ignore=shutil.ignore_patterns("__pycache__"))
+    subprocess.run(["git", "init", "-q"], cwd=app, check=True)
+    out = tmp_path / "patches"
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "migrator",
+            "fix",
+            "--no-cache",
+            "--diff",
+            "--split-by",
+            "package",
+            "--output",
+            str(out),
+            ".",
+        ],
+        cwd=app,
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stderr
+    assert sorted(p.name for p in out.iterdir()) == [
+        "agent_platform.md",
+        "agent_platform.patch",
+        "tests.md",
+        "tests.patch",
+    ]
+    assert "Leaves" in (out / "agent_platform.md").read_text(encoding="utf-8")
+    before = {p: p.read_bytes() for p in app.rglob("*.py")}
+    for patch in ("agent_platform.patch", "tests.patch"):
+        subprocess.run(["git", "apply", str(out / patch)], cwd=app, check=True)
+    changed = [p for p, data in before.items() if p.read_bytes() != data]
+    assert len(changed) == 6
+    expected = FIXTURES / "legacy_app_expected" / "fixed"
+    for path in changed:
+        assert path.read_bytes() == (expected / path.relative_to(app)).read_bytes()
