@@ -38,8 +38,18 @@ def load_findings(
     if isinstance(findings, str):
         document = json.loads(Path(findings).read_text(encoding="utf-8"))
         items = [finding_from_json(item) for item in document.get("findings", [])]
-        filename = (context.filename or "").replace("\\", "/")
-        return [f for f in items if filename == f.path or filename.endswith("/" + f.path)]
+        filename = (context.filename or "").replace("\\", "/").removeprefix("./")
+        paths = {f.path for f in items}
+        if filename in paths:
+            chosen = filename
+        else:
+            # The runner may name files relative to another folder: take the one
+            # audited path that is the longest suffix, never several.
+            suffixes = [p for p in paths if filename.endswith("/" + p)]
+            if not suffixes:
+                return []
+            chosen = max(suffixes, key=len)
+        return [f for f in items if f.path == chosen]
     return list(findings)
 
 
@@ -125,33 +135,59 @@ def _rules_for(rules: RuleSet, rule_id: str) -> tuple[ClassRule | None, LegacyFa
     return None, None
 
 
-def build_call(call: cst.Call, rewrite: Rewrite, callee: cst.BaseExpression) -> cst.Call:
-    """The factory call, keeping the original layout of argument separators where it can."""
-    commas = [arg.comma for arg in call.args]
-    multiline = any("\n" in _code(c) for c in commas if isinstance(c, cst.Comma))
-    args: list[cst.Arg] = []
-    count = len(rewrite.arguments)
-    for index, (name, original) in enumerate(rewrite.arguments):
-        last = index == count - 1
-        if multiline and commas:
-            comma = commas[min(index, len(commas) - 1)] if not last else commas[-1]
+def relayout(
+    origins: Sequence[int | None],
+    original_commas: Sequence[cst.Comma | cst.MaybeSentinel],
+    opening: cst.BaseParenthesizableWhitespace | None,
+) -> list[cst.Comma | cst.MaybeSentinel]:
+    """Separators for a rebuilt list of arguments or import names, in the original's layout.
+
+    `origins[i]` is the original index of new item `i` (None for an inserted item).
+    Items keep their own separator; the new last item takes the original last one
+    (trailing comma or not); inserted items, and old last items that are no longer
+    last, get the separator of the layout: one item per line when the text after
+    the opening parenthesis holds a newline, else `", "`.
+    """
+    one_per_line = opening is not None and "\n" in _code(opening)
+    template: cst.Comma = (
+        cst.Comma(whitespace_after=opening)  # type: ignore[arg-type]
+        if one_per_line
+        else cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+    )
+    last_original = len(original_commas) - 1
+    trailing = original_commas[-1] if original_commas else cst.MaybeSentinel.DEFAULT
+    commas: list[cst.Comma | cst.MaybeSentinel] = []
+    for index, origin in enumerate(origins):
+        if index == len(origins) - 1:
+            commas.append(trailing)
+        elif (
+            origin is None
+            or origin == last_original
+            or not isinstance(original_commas[origin], cst.Comma)
+        ):
+            commas.append(template)
         else:
-            comma = (
-                cst.MaybeSentinel.DEFAULT
-                if last
-                else cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
-            )
-        args.append(
-            cst.Arg(
-                value=original.value,
-                keyword=cst.Name(name),
-                equal=cst.AssignEqual(
-                    whitespace_before=cst.SimpleWhitespace(""),
-                    whitespace_after=cst.SimpleWhitespace(""),
-                ),
-                comma=comma,
-            )
+            commas.append(original_commas[origin])
+    return commas
+
+
+def build_call(call: cst.Call, rewrite: Rewrite, callee: cst.BaseExpression) -> cst.Call:
+    """The factory call, keeping the original layout of argument separators."""
+    positions = {id(arg): index for index, arg in enumerate(call.args)}
+    origins = [positions.get(id(original)) for _, original in rewrite.arguments]
+    commas = relayout(origins, [arg.comma for arg in call.args], call.whitespace_before_args)
+    args = [
+        cst.Arg(
+            value=original.value,
+            keyword=cst.Name(name),
+            equal=cst.AssignEqual(
+                whitespace_before=cst.SimpleWhitespace(""),
+                whitespace_after=cst.SimpleWhitespace(""),
+            ),
+            comma=comma,
         )
+        for (name, original), comma in zip(rewrite.arguments, commas, strict=True)
+    ]
     return cst.Call(
         func=callee,
         args=args,
@@ -243,16 +279,12 @@ def add_import(module: cst.Module, target: CallTarget) -> cst.Module:
             position = len(names)
             if existing == sorted(existing):
                 position = next((i for i, n in enumerate(existing) if n > name), len(names))
-            new_alias = cst.ImportAlias(name=cst.Name(name))
-            names.insert(position, new_alias)
-            fixed = [
-                a.with_changes(comma=cst.MaybeSentinel.DEFAULT)
-                if i == len(names) - 1
-                else a.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
-                if isinstance(a.comma, cst.MaybeSentinel) or "\n" not in _code(a.comma)
-                else a
-                for i, a in enumerate(names)
-            ]
+            origins: list[int | None] = list(range(len(names)))
+            origins.insert(position, None)
+            names.insert(position, cst.ImportAlias(name=cst.Name(name)))
+            opening = small.lpar.whitespace_after if small.lpar is not None else None
+            commas = relayout(origins, [a.comma for a in small.names], opening)
+            fixed = [a.with_changes(comma=c) for a, c in zip(names, commas, strict=True)]
             body[index] = statement.with_changes(body=[small.with_changes(names=fixed)])
             return module.with_changes(body=body)
     new_line = cst.parse_statement(f"from {target.module} import {name}")
@@ -336,20 +368,40 @@ def remove_unused_imports(module: cst.Module, candidates: Iterable[str]) -> cst.
     if not unused:
         return module
     body: list[cst.BaseStatement] = []
+    carried: Sequence[cst.EmptyLine] = ()
     for statement in module.body:
         if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
             small = statement.body[0]
             if isinstance(small, (cst.Import, cst.ImportFrom)) and not isinstance(
                 small.names, cst.ImportStar
             ):
-                kept = [a for a in small.names if _local_name(a) not in unused]
-                if not kept:
-                    if statement.leading_lines and body:
-                        pass
+                kept_indexes = [
+                    i for i, a in enumerate(small.names) if _local_name(a) not in unused
+                ]
+                if not kept_indexes:
+                    # The blank lines above a removed import separate import groups:
+                    # hand them to the next import so the grouping survives.
+                    carried = statement.leading_lines
                     continue
-                if len(kept) != len(small.names):
-                    kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+                if len(kept_indexes) != len(small.names):
+                    opening = (
+                        small.lpar.whitespace_after
+                        if isinstance(small, cst.ImportFrom) and small.lpar is not None
+                        else None
+                    )
+                    commas = relayout(kept_indexes, [a.comma for a in small.names], opening)
+                    kept = [
+                        small.names[i].with_changes(comma=c)
+                        for i, c in zip(kept_indexes, commas, strict=True)
+                    ]
                     statement = statement.with_changes(body=[small.with_changes(names=kept)])
+                if carried:
+                    statement = statement.with_changes(
+                        leading_lines=[*carried, *statement.leading_lines]
+                    )
+                    carried = ()
+        elif carried:
+            carried = ()  # the removed import ended its group; the code keeps its own spacing
         body.append(statement)
     return module.with_changes(body=body)
 

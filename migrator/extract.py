@@ -657,6 +657,9 @@ class _Extractor(cst.CSTVisitor):
                 positional.append(facts)
         frame = self.frames[-1]
         function_frame = next((f for f in reversed(self.frames) if f.level is ScopeLevel.FUNCTION), None)
+        if function_frame is not None and self._inside_lambda(function_frame):
+            # A lambda body is its own synchronous function: nothing can be awaited there.
+            function_frame = None
         scope = Scope(
             level=frame.level,
             function=function_frame.qualname.removeprefix(self.module + ".") if function_frame else None,
@@ -693,6 +696,14 @@ class _Extractor(cst.CSTVisitor):
                 awaited=awaited,
             )
         )
+
+    def _inside_lambda(self, frame: _Frame) -> bool:
+        for ancestor in reversed(self.ancestors):
+            if ancestor is frame.node:
+                return False
+            if isinstance(ancestor, cst.Lambda):
+                return True
+        return False
 
     def _usage(
         self, node: cst.Call, form: CallForm
@@ -750,6 +761,8 @@ class _Extractor(cst.CSTVisitor):
             if frame.level is not ScopeLevel.FUNCTION:
                 return name, None, False, None, awaited
             escape, cm = self._binding_flow(frame, parent, name)
+            # `d: T = Call()` keeps its annotation only under the factory rewrite.
+            cm = cm and isinstance(parent, cst.Assign)
             return name, escape, cm and not awaited, None, awaited
         return None, None, False, None, awaited
 

@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+
+# Trees used as test input, not tests of ours (they contain their own test files).
+collect_ignore_glob = ["data/*", "golden/*", "artifacts/*"]
 FIXTURES = REPO / "fixtures"
 
 if str(REPO) not in sys.path:
