@@ -197,6 +197,13 @@ class Classifier:
             )
         else:
             kind, why = Kind.SINGLETON, "constructed without a user context"
+        if member.signature_conflict and call.positional and call.form is CallForm.CALL:
+            plan = _placement_plan(call) or _manual(
+                "uncertain",
+                "(the rule pack's signature and the class's own __init__ disagree; "
+                "pass the arguments by keyword)",
+            )
+            return self._finding(facts, call, match, kind, test_code, plan, why)
         if call.form is CallForm.PARTIAL:
             plan = _placement_plan(call) or _manual("indirect-construction")
         else:

@@ -164,6 +164,7 @@ def analyse(
         aliases=linker.alias_notes(),
         rule_packs=tuple(pack.id for pack in rules.packs),
         cache_hits=cache.hits if cache is not None else 0,
+        warnings=tuple(linker.warnings),
     )
     return Analysis(result=result, facts=facts, linker=linker, classifier=classifier)
 

@@ -41,6 +41,8 @@ class FamilyMember:
     init_without_context: bool
     #: The class's `__init__` forwards `**kwargs` to its base without naming the context.
     forwards_kwargs: bool
+    #: The pack's signature and the class's own `__init__` in the tree disagree.
+    signature_conflict: bool = False
     path: str | None = None
     line: int = 0
 
@@ -87,19 +89,43 @@ class Linker:
             cls.qualname: (cls, facts) for facts in self.files.values() for cls in facts.classes
         }
         self.family: dict[str, FamilyMember] = {}
+        self.warnings: list[str] = []
         for rule in rules.classes:
+            signature, conflict = self._signature(rule)
             member = FamilyMember(
                 qualname=rule.qualified_name,
                 rule=rule,
-                signature=rule.signature,
+                signature=signature,
                 context_parameter=rule.context_parameter,
                 is_subclass=False,
                 init_without_context=rule.base_init_without_context,
                 forwards_kwargs=False,
+                signature_conflict=conflict,
             )
             for name in rule.names:
                 self.family[name] = member
         self._grow_family()
+
+    def _signature(self, rule: ClassRule) -> tuple[tuple[str, ...], bool]:
+        """The class's own `__init__` signature when it is defined in the tree, else the pack's.
+
+        When both exist and differ, positional arguments cannot be mapped with
+        certainty: the disagreement is reported and such calls are left manual.
+        """
+        found = self.classes.get(rule.qualified_name)
+        if found is None or found[0].init_params is None:
+            return rule.signature, False
+        cls, facts = found
+        own = cls.init_params
+        assert own is not None
+        if own == rule.signature:
+            return own, False
+        self.warnings.append(
+            f"{facts.relpath}:{cls.line}: {cls.name}.__init__ takes ({', '.join(own)}) but rule "
+            f"{rule.id!r} says ({', '.join(rule.signature)}); positional arguments are mapped "
+            "through the class's own __init__, and calls that pass them are left manual"
+        )
+        return own, True
 
     # ------------------------------------------------------------------ names
 

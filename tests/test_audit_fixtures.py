@@ -83,3 +83,13 @@ def test_audit_case(case: Path, tmp_path: Path) -> None:
 
 def test_there_are_enough_cases() -> None:
     assert len(_cases()) >= 40
+
+
+def test_signature_disagreement_is_reported(tmp_path: Path) -> None:
+    root = tmp_path / "case"
+    shutil.copytree(CASES / "signature_from_tree", root)
+    warnings = audit_tree(root).result.warnings
+    assert len(warnings) == 1
+    assert warnings[0].startswith("netra_backend/app/agents/tool_dispatcher_unified.py:2: ")
+    assert "(tools, user_context, websocket_emitter)" in warnings[0]
+    assert "'unified-tool-dispatcher'" in warnings[0]
