@@ -535,10 +535,6 @@ def _class_rule(reader: _Reader, node: yaml.Node, key: str) -> ClassRule:
         cp = data["context_parameter"]
         if not (isinstance(cp, yaml.ScalarNode) and cp.tag == "tag:yaml.org,2002:null"):
             context_parameter = reader.name(cp, f"{key}.context_parameter")
-            if context_parameter not in signature:
-                reader.fail(
-                    cp, f"{key}.context_parameter", f"{context_parameter!r} is not in the signature"
-                )
     factory = _target(reader, data["factory"], f"{key}.factory") if "factory" in data else None
     manager = (
         _target(reader, data["context_manager"], f"{key}.context_manager")
