@@ -79,7 +79,9 @@ def plan_fixes(
     *,
     style: Style = Style.AUTO,
     progress: Progress | None = None,
+    allowed: frozenset[str] | None = None,
 ) -> FixPlanResult:
+    """Plan the rewrites of `paths`; `allowed` limits them to sites with these fingerprints."""
     analysis = analyse(config, rules, paths, progress=progress)
     by_file: dict[str, list[Finding]] = {}
     for finding in analysis.result.findings:
@@ -92,7 +94,7 @@ def plan_fixes(
     changes: list[FileChange] = []
     root = Path(analysis.result.root)
     for index, (relpath, findings) in enumerate(sorted(by_file.items()), start=1):
-        changes.append(_fix_file(analysis, root, relpath, findings, rules, style, config))
+        changes.append(_fix_file(analysis, root, relpath, findings, rules, style, config, allowed))
         if progress is not None:
             progress("rewrite", index, len(by_file))
     rewritten_ids = {f.fingerprint for c in changes if c.changed for f, _ in c.rewritten}
@@ -112,6 +114,7 @@ def _fix_file(
     rules: RuleSet,
     style: Style,
     config: Config,
+    allowed: frozenset[str] | None = None,
 ) -> FileChange:
     absolute = root / relpath
     try:
@@ -122,12 +125,12 @@ def _fix_file(
     module, is_package = module_name(relpath, root, config.source_roots)
     rewriter = FileRewriter(analysis, rules, style, relpath, module, is_package, config)
     try:
-        text, rewritten = rewriter.rewrite(source.text, findings)
+        text, rewritten = rewriter.rewrite(source.text, findings, allowed)
         if text == source.text:
             return FileChange(relpath, absolute, original, None, ())
         problem = verify(text, relpath)
         if problem is None:
-            again, _ = rewriter.rewrite(text, None)
+            again, _ = rewriter.rewrite(text, None, allowed)
             if again != text:
                 problem = (
                     "a second run would change the result again (not idempotent); left unchanged"
@@ -194,13 +197,14 @@ class FileRewriter:
         return apply_suppressions(found, {self.relpath: facts})
 
     def rewrite(
-        self, text: str, findings: list[Finding] | None
+        self, text: str, findings: list[Finding] | None, allowed: frozenset[str] | None = None
     ) -> tuple[str, list[tuple[Finding, FixAction]]]:
+        """Rewrite `text`; only sites whose fingerprint is in `allowed`, when it is given."""
         from codemods.context_manager import RewriteToContextManager
         from codemods.factory_call import RewriteToFactory
 
         done: list[tuple[Finding, FixAction]] = []
-        current = findings if findings is not None else self.findings(text)
+        current = self._only(findings if findings is not None else self.findings(text), allowed)
         context = CodemodContext(filename=self.relpath, full_module_name=self.module)
         if self.style is not Style.FACTORY and any(
             _is(f, FixAction.CONTEXT_MANAGER) for f in current
@@ -210,7 +214,7 @@ class FileRewriter:
             )
             text = manager.transform_module(cst.parse_module(text)).code
             done.extend((f, FixAction.CONTEXT_MANAGER) for f in manager.rewritten)
-            current = self.findings(text)
+            current = self._only(self.findings(text), allowed)
         wanted = [FixAction.FACTORY] + (
             [FixAction.CONTEXT_MANAGER] if self.style is Style.FACTORY else []
         )
@@ -222,9 +226,61 @@ class FileRewriter:
             done.extend((f, FixAction.FACTORY) for f in factory.rewritten)
         return text, done
 
+    @staticmethod
+    def _only(findings: list[Finding], allowed: frozenset[str] | None) -> list[Finding]:
+        # Fingerprints are anchored on code, not lines, so they survive the first pass.
+        if allowed is None:
+            return findings
+        return [f for f in findings if f.fingerprint in allowed]
+
 
 def _is(finding: Finding, *actions: FixAction) -> bool:
     return finding.fix is not None and finding.fix.action in actions and not finding.suppressed
+
+
+@dataclass(frozen=True)
+class SitePreview:
+    """One site's rewrite on its own, for `fix --interactive`."""
+
+    path: str
+    finding: Finding
+    action: FixAction
+    diff: str
+
+
+def preview_sites(
+    config: Config, rules: RuleSet, paths: Sequence[str] | None = None, *, style: Style = Style.AUTO
+) -> list[SitePreview]:
+    """Every rewritable site with the diff of rewriting it alone, in file and line order."""
+    import difflib
+
+    analysis = analyse(config, rules, paths)
+    root = Path(analysis.result.root)
+    previews: list[SitePreview] = []
+    for finding in sorted(
+        analysis.result.findings, key=lambda f: (f.path, f.span.line, f.span.column)
+    ):
+        if not _is(finding, FixAction.FACTORY, FixAction.CONTEXT_MANAGER):
+            continue
+        try:
+            source = decode((root / finding.path).read_bytes())
+        except (OSError, SourceError):
+            continue
+        module, is_package = module_name(finding.path, root, config.source_roots)
+        rewriter = FileRewriter(analysis, rules, style, finding.path, module, is_package, config)
+        text, done = rewriter.rewrite(source.text, None, frozenset({finding.fingerprint}))
+        if not done or verify(text, finding.path) is not None:
+            continue
+        diff = "".join(
+            difflib.unified_diff(
+                source.text.splitlines(keepends=True),
+                text.splitlines(keepends=True),
+                fromfile=f"a/{finding.path}",
+                tofile=f"b/{finding.path}",
+            )
+        )
+        previews.append(SitePreview(finding.path, finding, done[0][1], diff))
+    return previews
 
 
 def write_changes(

@@ -35,7 +35,7 @@ def fix_command(
         False,
         "--interactive",
         "-i",
-        help="Ask apply/skip/quit for each changed file (needs a terminal).",
+        help="Show each planned rewrite on its own and ask apply/skip/quit (needs a terminal).",
     ),
     split_by: Optional[str] = typer.Option(
         None,
@@ -84,7 +84,8 @@ def fix_command(
         paths, root, config_file, rules, jobs=jobs, cache=False if no_cache else None
     )
     err = Console(stderr=True, highlight=False)
-    result = plan_fixes(config, rule_set, chosen, style=chosen_style)
+    allowed = _choose_sites(err, config, rule_set, chosen, chosen_style) if interactive else None
+    result = plan_fixes(config, rule_set, chosen, style=chosen_style, allowed=allowed)
     changed = [c for c in result.changes if c.changed]
 
     if diff:
@@ -104,8 +105,7 @@ def fix_command(
             else:
                 sys.stdout.write(text)
     elif not check:
-        accept = _ask(err) if interactive else None
-        result = write_changes(result, config.root, accept=accept)
+        result = write_changes(result, config.root)
     _summary(err, result, written=not diff and not check)
     if check:
         raise typer.Exit(EXIT_BLOCKING if changed else EXIT_OK)
@@ -130,34 +130,37 @@ def unified_diff(change: object) -> str:
     )
 
 
-def _ask(console: object):  # type: ignore[no-untyped-def]
+def _choose_sites(
+    console: object, config: object, rule_set: object, paths: list[str], style: object
+) -> frozenset[str]:
+    """Show each planned rewrite on its own and ask apply / skip / quit; returns the chosen sites."""
     from rich.console import Console
     from rich.syntax import Syntax
 
-    assert isinstance(console, Console)
-    state = {"quit": False}
+    from migrator.fixer import preview_sites
 
-    def accept(change: object) -> bool:
-        if state["quit"]:
-            return False
-        console.print(
-            Syntax(unified_diff(change), "diff", theme="ansi_dark", background_color="default")
+    assert isinstance(console, Console)
+    previews = preview_sites(config, rule_set, paths, style=style)  # type: ignore[arg-type]
+    chosen: set[str] = set()
+    for index, preview in enumerate(previews, start=1):
+        finding = preview.finding
+        console.rule(
+            f"{index}/{len(previews)}  {finding.path}:{finding.line}  {finding.kind.value} → {preview.action.value}"
         )
+        console.print(Syntax(preview.diff, "diff", theme="ansi_dark", background_color="default"))
         while True:
             answer = (
-                typer.prompt("apply this file? [a]pply / [s]kip / [q]uit", default="a")
+                typer.prompt("apply this site? [a]pply / [s]kip / [q]uit", default="a")
                 .strip()
                 .lower()
             )
-            if answer in {"a", "apply", "y", "yes"}:
-                return True
-            if answer in {"s", "skip", "n", "no"}:
-                return False
-            if answer in {"q", "quit"}:
-                state["quit"] = True
-                return False
-
-    return accept
+            if answer in {"a", "apply", "y", "yes", "s", "skip", "n", "no", "q", "quit"}:
+                break
+        if answer in {"q", "quit"}:
+            break
+        if answer in {"a", "apply", "y", "yes"}:
+            chosen.add(finding.fingerprint)
+    return frozenset(chosen)
 
 
 def _summary(console: object, result: object, *, written: bool) -> None:
