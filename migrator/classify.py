@@ -72,7 +72,7 @@ class Classifier:
             finding = self._classify(facts, call, test_code)
             if finding is None:
                 continue
-            key = (call.scope.function, call.normalized)
+            key = (call.scope.function or call.scope.class_name, call.normalized)
             occurrences[key] += 1
             fingerprint = _fingerprint(facts.relpath, finding.rule, call, occurrences[key])
             results.append(_with_fingerprint(finding, fingerprint))
@@ -422,7 +422,10 @@ def _storage_text(storage: Storage) -> str:
 def _fingerprint(path: str, rule: str, call: CallFacts, occurrence: int) -> str:
     # Anchored on the code of the call itself and its function, never on line numbers,
     # so inserting lines or reformatting other code keeps the fingerprint.
-    raw = f"{path}\0{rule}\0{call.scope.function or '<module>'}\0{call.normalized}\0{occurrence}"
+    # The class is part of the anchor: identical calls in two class bodies (where
+    # there is no function) stay apart when one class is deleted or moved.
+    where = call.scope.function or call.scope.class_name or "<module>"
+    raw = f"{path}\0{rule}\0{where}\0{call.normalized}\0{occurrence}"
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:24]
 
 

@@ -287,8 +287,13 @@ def write_changes(
     result: FixPlanResult, root: Path, accept: Callable[[FileChange], bool] | None = None
 ) -> FixPlanResult:
     """Write every verified change (that `accept` allows); refusals are collected, not raised."""
+    from migrator.writer import sweep_stale_temporaries
+
     written: list[str] = []
     errors: list[tuple[str, str]] = []
+    # Temporary files of a run that was killed mid-write are removed before writing again.
+    for folder in sorted({change.absolute.parent for change in result.changes}):
+        sweep_stale_temporaries(folder)
     for change in result.changes:
         if change.error is not None:
             errors.append((change.path, change.error))

@@ -31,7 +31,11 @@ def decode(raw: bytes) -> SourceText:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(raw).readline)
     except SyntaxError as error:
-        raise SourceError(f"bad coding declaration: {error.msg}") from None
+        if "invalid or missing encoding declaration" not in str(error.msg):
+            raise SourceError(f"bad coding declaration: {error.msg}") from None
+        # The first two lines are not UTF-8 and declare nothing: decoding as UTF-8
+        # below names the byte and its offset, which says more than tokenize does.
+        encoding = "utf-8"
     bom = raw.startswith(codecs.BOM_UTF8)
     body = raw[len(codecs.BOM_UTF8) :] if bom else raw
     python_encoding = "utf-8" if encoding == "utf-8-sig" else encoding

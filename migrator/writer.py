@@ -8,12 +8,57 @@ file or the new one, never a mix.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import tempfile
 from pathlib import Path
 
 TEMP_PREFIX = ".migrator-"
+TEMP_SUFFIX = ".tmp"
+
+
+def _temp_prefix() -> str:
+    """`.migrator-<pid>-`: the pid lets a later run tell a killed run's leftovers from a live run's."""
+    return f"{TEMP_PREFIX}{os.getpid()}-"
+
+
+def sweep_stale_temporaries(folder: Path) -> int:
+    """Remove temporary files left in `folder` by a writer that was killed (SIGKILL, power cut).
+
+    Only files named by this writer (`.migrator-<pid>-*.tmp`) whose process is gone are
+    removed; a concurrent run's files are left alone. Returns the count removed.
+    """
+    removed = 0
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return 0
+    for entry in entries:
+        name = entry.name
+        if not (name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIX)):
+            continue
+        pid_text = name[len(TEMP_PREFIX) :].split("-", 1)[0]
+        if not pid_text.isdigit() or _alive(int(pid_text)):
+            continue
+        try:
+            os.unlink(entry.path)
+            removed += 1
+        except OSError:
+            pass
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
 
 
 class WriteRefused(Exception):
@@ -40,10 +85,13 @@ def write_atomic(path: Path, data: bytes, *, root: Path, expected: bytes) -> Non
     if not os.access(real, os.W_OK):
         raise WriteRefused("is read-only; not written")
     directory = real.parent
+    sweep_stale_temporaries(directory)
     try:
-        fd, temporary = tempfile.mkstemp(dir=directory, prefix=TEMP_PREFIX, suffix=".tmp")
+        fd, temporary = tempfile.mkstemp(dir=directory, prefix=_temp_prefix(), suffix=TEMP_SUFFIX)
     except OSError as error:
-        raise WriteRefused(f"cannot create a temporary file in its folder: {error.strerror}") from None
+        raise WriteRefused(
+            f"cannot create a temporary file in its folder: {error.strerror}"
+        ) from None
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -52,10 +100,10 @@ def write_atomic(path: Path, data: bytes, *, root: Path, expected: bytes) -> Non
         os.chmod(temporary, mode)
         os.replace(temporary, real)
     except BaseException as error:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(temporary)
-        except OSError:
-            pass
         if isinstance(error, OSError):
-            raise WriteRefused(f"write failed: {error.strerror}; the original is unchanged") from None
+            raise WriteRefused(
+                f"write failed: {error.strerror}; the original is unchanged"
+            ) from None
         raise

@@ -85,6 +85,10 @@ def write_output(text: str, output: Path | None) -> None:
         )
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
+        # mkstemp creates 0600; a report is an ordinary file, readable as the umask allows.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
         os.replace(temporary, output)
     except OSError as error:
         fail(f"cannot write {output}: {error.strerror or error}")

@@ -1,0 +1,279 @@
+"""Benchmark migrator against ast-grep and semgrep on the corpus of `benchmarks/corpus.py`.
+
+Run from a checkout: ``python benchmarks/bench.py [--scale 1] [--jobs 2] [--skip-semgrep]``.
+
+In one session and in turn: `migrator audit` cold (empty cache), `migrator audit`
+warm (cache filled, nothing changed), `migrator fix --diff`, `ast-grep scan` and
+`semgrep scan` with an equivalent rule (a call whose callee's last name is one of
+the rule pack's constructors or factories). Prints wall time, CPU time (the process
+and all its children) and peak memory (the largest sum of the resident sizes of the
+process tree, sampled every 10 ms), with each ratio to ast-grep's wall time.
+
+ast-grep and semgrep are installed from the package index into their own virtual
+environment, ``benchmarks/.corpus/tools`` (git-ignored), so that their
+dependencies never meet migrator's. This is a benchmark, not a test: it asserts
+nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import venv
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+TOOLS = HERE / ".corpus" / "tools"
+sys.path.insert(0, str(HERE))
+
+from corpus import build, size  # noqa: E402
+
+CALLEES = (
+    "ToolDispatcher",
+    "UnifiedToolDispatcher",
+    "AdminToolDispatcher",
+    "create_legacy_global",
+    "create_legacy_tool_dispatcher",
+    "create_tool_dispatcher",
+    "create_request_scoped",
+    "create_scoped_context",
+    "create_admin_dispatcher",
+)
+
+
+@dataclass
+class Row:
+    name: str
+    wall: float | None = None
+    cpu: float | None = None
+    peak_mb: float | None = None
+    note: str = ""
+
+
+def tool_bin(name: str) -> Path:
+    return TOOLS / "bin" / name
+
+
+def install_tools() -> str | None:
+    """Install ast-grep and semgrep into their own venv; returns an error text or None."""
+    if tool_bin("ast-grep").exists() and tool_bin("semgrep").exists():
+        return None
+    if not (TOOLS / "bin" / "python").exists():
+        venv.EnvBuilder(with_pip=True).create(TOOLS)
+    result = subprocess.run(
+        [
+            str(TOOLS / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "ast-grep-cli",
+            "semgrep",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    return None if result.returncode == 0 else result.stderr.strip()[-2000:]
+
+
+def write_rules(folder: Path) -> tuple[Path, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    alternation = "|".join(CALLEES)
+    (folder / "rules").mkdir(exist_ok=True)
+    (folder / "rules" / "dispatcher.yml").write_text(
+        "id: dispatcher-creation\nlanguage: python\nseverity: warning\nmessage: dispatcher creation site\n"
+        "rule:\n  kind: call\n  has:\n    field: function\n"
+        f"    regex: '(^|\\.)({alternation})$'\n"
+    )
+    sgconfig = folder / "sgconfig.yml"
+    sgconfig.write_text("ruleDirs: [rules]\n")
+    semgrep_rule = folder / "semgrep.yml"
+    patterns = "\n".join(
+        f"      - pattern: {name}(...)\n      - pattern: $X.{name}(...)" for name in CALLEES
+    )
+    semgrep_rule.write_text(
+        "rules:\n  - id: dispatcher-creation\n    languages: [python]\n    severity: WARNING\n"
+        f"    message: dispatcher creation site\n    pattern-either:\n{patterns}\n"
+    )
+    return sgconfig, semgrep_rule
+
+
+def _tree_rss_kb(root_pid: int) -> int:
+    """Sum of VmRSS over `root_pid` and its descendants."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status") as handle:
+                ppid = 0
+                value = 0
+                for line in handle:
+                    if line.startswith("PPid:"):
+                        ppid = int(line.split()[1])
+                    elif line.startswith("VmRSS:"):
+                        value = int(line.split()[1])
+        except OSError:
+            continue
+        parents[int(entry)] = ppid
+        rss[int(entry)] = value
+    total = 0
+    for pid in rss:
+        walk = pid
+        while walk and walk != root_pid:
+            walk = parents.get(walk, 0)
+        if walk == root_pid:
+            total += rss[pid]
+    return total
+
+
+def measure(name: str, command: list[str], cwd: Path, env: dict[str, str] | None = None) -> Row:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _tree_rss_kb(process.pid))
+            done.wait(0.01)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, stderr = process.communicate()
+    wall = time.perf_counter() - start
+    done.set()
+    sampler.join()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    note = ""
+    if process.returncode not in (0, 1):
+        note = f"exit {process.returncode}: {stderr.decode(errors='replace').strip()[-300:]}"
+    return Row(name, wall, cpu, peak / 1024, note)
+
+
+def run(scale: int, jobs: int, skip_semgrep: bool) -> list[Row]:
+    tree = build(scale)
+    files, lines, total = size(tree)
+    print(
+        f"corpus: {tree} ({files:,} files, {lines:,} lines, {total / 1e6:.1f} MB), {os.cpu_count()} cores"
+    )
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    migrator = [sys.executable, "-m", "migrator"]
+    rows: list[Row] = []
+    shutil.rmtree(tree / ".migrator_cache", ignore_errors=True)
+    audit = [*migrator, "audit", "--root", ".", "--jobs", str(jobs), "--format", "json", "."]
+    rows.append(measure("migrator audit (cold)", audit, tree, env))
+    rows.append(measure("migrator audit (warm)", audit, tree, env))
+    rows.append(
+        measure(
+            "migrator fix --diff",
+            [*migrator, "fix", "--diff", "--root", ".", "--jobs", str(jobs), "."],
+            tree,
+            env,
+        )
+    )
+    rows.append(measure("migrator --help", [*migrator, "--help"], tree, env))
+    problem = install_tools()
+    sgconfig, semgrep_rule = write_rules(tree.parent / "bench-rules")
+    if problem is not None or not tool_bin("ast-grep").exists():
+        rows.append(Row("ast-grep scan", note=f"not installed: {problem}"))
+    else:
+        rows.append(
+            measure(
+                "ast-grep scan",
+                [
+                    str(tool_bin("ast-grep")),
+                    "scan",
+                    "-c",
+                    str(sgconfig),
+                    "--json=compact",
+                    "-j",
+                    str(jobs),
+                    ".",
+                ],
+                tree,
+            )
+        )
+    if skip_semgrep:
+        rows.append(Row("semgrep scan", note="skipped (--skip-semgrep)"))
+    elif not tool_bin("semgrep").exists():
+        rows.append(Row("semgrep scan", note=f"not installed: {problem}"))
+    else:
+        rows.append(
+            measure(
+                "semgrep scan",
+                [
+                    str(tool_bin("semgrep")),
+                    "scan",
+                    "--config",
+                    str(semgrep_rule),
+                    "--metrics=off",
+                    "--disable-version-check",
+                    "--no-git-ignore",
+                    "--json",
+                    "--jobs",
+                    str(jobs),
+                    "--quiet",
+                    ".",
+                ],
+                tree,
+                dict(os.environ, SEMGREP_ENABLE_VERSION_CHECK="0", SEMGREP_SEND_METRICS="off"),
+            )
+        )
+    return rows
+
+
+def table(rows: list[Row]) -> str:
+    reference = next((r.wall for r in rows if r.name == "ast-grep scan" and r.wall), None)
+    out = [
+        "| command | wall s | CPU s | peak MB | wall ÷ ast-grep | note |",
+        "| --- | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for row in rows:
+
+        def fmt(value: float | None, digits: int = 2) -> str:
+            return "—" if value is None else f"{value:.{digits}f}"
+
+        ratio = fmt(row.wall / reference) if reference and row.wall else "—"
+        out.append(
+            f"| {row.name} | {fmt(row.wall)} | {fmt(row.cpu)} | {fmt(row.peak_mb, 0)} | {ratio} | {row.note} |"
+        )
+    return "\n".join(out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--scale", type=int, nargs="+", default=[1], help="corpus sizes to run (e.g. 1 4)"
+    )
+    parser.add_argument(
+        "--jobs", type=int, default=os.cpu_count() or 1, help="workers for every tool"
+    )
+    parser.add_argument("--skip-semgrep", action="store_true", help="semgrep is slow; leave it out")
+    args = parser.parse_args()
+    for scale in args.scale:
+        print(f"\n## {scale}x corpus\n")
+        print(table(run(scale, args.jobs, args.skip_semgrep)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
