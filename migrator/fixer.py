@@ -10,6 +10,7 @@ again must change nothing. Only then may it be written, atomically.
 from __future__ import annotations
 
 import enum
+import warnings
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -160,7 +161,10 @@ def verify(text: str, relpath: str) -> str | None:
     except cst.ParserSyntaxError as error:
         return f"rewrite does not parse (line {error.raw_line}); left unchanged"
     try:
-        compile(text, relpath, "exec", dont_inherit=True)
+        # The user's own oddities (`"str"()`, `x is 1`) warn on compile; they are not ours to print.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            compile(text, relpath, "exec", dont_inherit=True)
     except SyntaxError as error:
         return f"rewrite does not compile ({error.msg}, line {error.lineno}); left unchanged"
     return None

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tests.conftest import REPO
 
-SOURCE = '''\
+SOURCE = """\
 from netra_backend.app.agents.tool_dispatcher import ToolDispatcher
 
 
@@ -28,7 +28,7 @@ async def second(user_context):
 async def third(user_context):
     last = ToolDispatcher(user_context=user_context)
     return last
-'''
+"""
 
 PROMPT = b"apply this site?"
 
@@ -74,7 +74,10 @@ def test_apply_skip_quit_one_site_at_a_time(tmp_path: Path) -> None:
     assert screen.count("apply this site?") == 3
     assert "1/3" in screen and "3/3" in screen
     text = (tmp_path / "handlers.py").read_text(encoding="utf-8")
-    assert "dispatcher = await UnifiedToolDispatcherFactory.create_request_scoped(user_context=user_context)" in text
+    assert (
+        "dispatcher = await UnifiedToolDispatcherFactory.create_request_scoped(user_context=user_context)"
+        in text
+    )
     assert "other = ToolDispatcher(user_context=user_context)" in text
     assert "last = ToolDispatcher(user_context=user_context)" in text
     compile(text, "handlers.py", "exec")

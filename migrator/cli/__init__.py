@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from migrator.cli import audit, fix, rules
+from migrator.cli import audit, fix, report, rules
 
 app = typer.Typer(
     name="migrator",
@@ -41,6 +41,7 @@ def _root(
 app.command("audit", help=audit.HELP)(audit.audit_command)
 app.command("fix", help=fix.HELP)(fix.fix_command)
 app.add_typer(rules.app, name="rules")
+app.add_typer(report.app, name="report")
 
 
 def main() -> None:

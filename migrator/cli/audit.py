@@ -2,19 +2,35 @@
 
 from __future__ import annotations
 
+import io
 import sys
+from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
-from migrator.cli.common import EXIT_BLOCKING, EXIT_OK, fail, parse_kinds, setup, write_output
+from migrator.cli.common import (
+    EXIT_BLOCKING,
+    EXIT_OK,
+    fail,
+    parse_kinds,
+    setup,
+    write_output,
+)
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from migrator.config import Config
+    from migrator.model import AuditResult, Kind
 
 HELP = """Find every dispatcher creation site, resolved by name, and say what each needs.
 
 Exit code 0 when nothing blocks, 1 when a site of a --fail-on kind is found
-(not suppressed, not baselined), 2 on a usage, configuration or rule error."""
+(not suppressed, not baselined) or a suppression has expired, 2 on a usage,
+configuration or rule error."""
 
 
 class AuditFormat(str, Enum):
@@ -26,83 +42,196 @@ class AuditFormat(str, Enum):
     markdown = "markdown"
 
 
+Progress = Optional[Callable[[str, int, int], None]]
+
+
 def audit_command(
-    paths: Optional[list[str]] = typer.Argument(None, help="Files or folders to audit (default: the configured paths, else '.')."),
-    format: AuditFormat = typer.Option(AuditFormat.console, "--format", "-f", help="Output format."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report to FILE instead of stdout."),
-    baseline: Optional[Path] = typer.Option(None, "--baseline", help="Tolerate the sites listed in this baseline file."),
-    write_baseline: Optional[Path] = typer.Option(None, "--write-baseline", help="Write the current sites to FILE as a baseline."),
-    fail_on: Optional[str] = typer.Option(None, "--fail-on", help="Comma-separated kinds that block (default: singleton,legacy-factory,super-init-none)."),
-    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", min=0, help="Parallel workers (default: all cores; 1 = no pool)."),
-    rules: Optional[list[str]] = typer.Option(None, "--rules", "-r", help="A rule pack file or shipped pack id; repeat for several."),
-    root: Optional[Path] = typer.Option(None, "--root", help="The repository root (default: nearest folder with .git or a migrator config)."),
-    config_file: Optional[Path] = typer.Option(None, "--config", help="Read settings from this file instead of the root's pyproject.toml."),
-    no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the .migrator_cache folder."),
-    changed_since: Optional[str] = typer.Option(None, "--changed-since", help="Report only Python files changed since this git ref."),
-    shard: Optional[str] = typer.Option(None, "--shard", help="I/N: report only this deterministic share of the files."),
+    paths: Optional[list[str]] = typer.Argument(
+        None, help="Files or folders to audit (default: the configured paths, else '.')."
+    ),
+    format: AuditFormat = typer.Option(
+        AuditFormat.console, "--format", "-f", help="Output format."
+    ),
+    output: Optional[Path] = typer.Option(
+        None, "--output", "-o", help="Write the report to FILE instead of stdout."
+    ),
+    baseline: Optional[Path] = typer.Option(
+        None, "--baseline", help="Tolerate the sites listed in this baseline file."
+    ),
+    write_baseline: Optional[Path] = typer.Option(
+        None, "--write-baseline", help="Write the current sites to FILE as a baseline."
+    ),
+    fail_on: Optional[str] = typer.Option(
+        None,
+        "--fail-on",
+        help="Comma-separated kinds that block (default: singleton,legacy-factory,super-init-none).",
+    ),
+    jobs: Optional[int] = typer.Option(
+        None, "--jobs", "-j", min=0, help="Parallel workers (default: all cores; 1 = no pool)."
+    ),
+    rules: Optional[list[str]] = typer.Option(
+        None, "--rules", "-r", help="A rule pack file or shipped pack id; repeat for several."
+    ),
+    root: Optional[Path] = typer.Option(
+        None,
+        "--root",
+        help="The repository root (default: nearest folder with .git or a migrator config).",
+    ),
+    config_file: Optional[Path] = typer.Option(
+        None, "--config", help="Read settings from this file instead of the root's pyproject.toml."
+    ),
+    no_cache: bool = typer.Option(
+        False, "--no-cache", help="Neither read nor write the .migrator_cache folder."
+    ),
+    changed_since: Optional[str] = typer.Option(
+        None,
+        "--changed-since",
+        help="Report only Python files changed since this git ref (aliases still resolved "
+        "over the whole tree).",
+    ),
+    shard: Optional[str] = typer.Option(
+        None,
+        "--shard",
+        help="I/N (1-based): report only this deterministic share of the files; join the "
+        "JSON outputs with `migrator report merge`.",
+    ),
 ) -> None:
     from rich.console import Console
 
     from migrator.engine import analyse
     from migrator.model import Kind
+    from migrator.suppress import with_suppression_review
 
     config, rule_set, chosen = setup(
         paths, root, config_file, rules, jobs=jobs, cache=False if no_cache else None
     )
-    kinds = parse_kinds(fail_on, "--fail-on") if fail_on is not None else tuple(Kind(k) for k in config.fail_on)
-    only = _restrict(config.root, chosen, changed_since, shard)
-    err = Console(stderr=True)
-    progress_cb, finish = _progress(err)
-    try:
-        analysis = analyse(config, rule_set, chosen, progress=progress_cb, only=only)
-    finally:
-        finish()
-    result = analysis.result
-    baseline_path = baseline or (Path(config.root / config.baseline) if config.baseline else None)
-    if baseline_path is not None or write_baseline is not None:
+    kinds = (
+        parse_kinds(fail_on, "--fail-on")
+        if fail_on is not None
+        else tuple(Kind(k) for k in config.fail_on)
+    )
+    shard_spec = _parse_shard(shard) if shard is not None else None
+    if write_baseline is not None and (changed_since is not None or shard is not None):
+        fail(
+            "--write-baseline records every site, so it needs a full run: "
+            "drop --changed-since and --shard"
+        )
+    root_dir = config.root.resolve()
+    only = _restrict(config, chosen, changed_since, shard_spec)
+    in_scope = _scope(root_dir, chosen, only)
+    err = Console(stderr=True, highlight=False)
+    if only is not None and not only:
+        result = _empty(config, chosen)
+        if changed_since is not None:
+            err.print(f"no Python files changed since {changed_since}; nothing to audit")
+    else:
+        progress_cb, finish = _progress(err)
+        try:
+            analysis = analyse(config, rule_set, chosen, progress=progress_cb, only=only)
+        finally:
+            finish()
+        result = with_suppression_review(analysis.result, analysis.facts, in_scope)
+
+    baseline_path = baseline or (root_dir / config.baseline if config.baseline else None)
+    if write_baseline is not None or baseline_path is not None:
         from migrator.baseline import apply_baseline, load_baseline, save_baseline
 
         if write_baseline is not None:
-            save_baseline(write_baseline, result)
-            err.print(f"wrote a baseline of {len(result.findings)} site(s) to {write_baseline}")
+            try:
+                count = save_baseline(write_baseline, result)
+            except ValueError as error:
+                fail(str(error))
+            err.print(f"wrote a baseline of {count} site(s) to {write_baseline}")
         if baseline_path is not None:
             try:
                 entries = load_baseline(baseline_path)
             except ValueError as error:
                 fail(str(error))
-            result = apply_baseline(result, entries)
+            shown = str(baseline) if baseline is not None else config.baseline
+            result = apply_baseline(result, entries, in_scope, source=shown)
 
+    result = _annotate(result, kinds, shard_spec, changed_since)
     if format is AuditFormat.console:
         from migrator.reports.console import render as render_console
 
         if output is None:
             Console(highlight=False).print(render_console(result, kinds))
         else:
-            capture = Console(record=True, width=120, file=open("/dev/null", "w"), highlight=False)  # noqa: SIM115
+            capture = Console(record=True, width=120, file=io.StringIO(), highlight=False)
             capture.print(render_console(result, kinds))
             write_output(capture.export_text(), output)
     else:
-        write_output(_render(format, result, kinds), output)
-    blocking = any(f.kind in kinds and not f.suppressed and not f.baselined for f in result.findings)
+        write_output(render(format.value, result, kinds), output)
+    raise typer.Exit(exit_code(result, kinds))
+
+
+def exit_code(result: AuditResult, kinds: tuple[Kind, ...]) -> int:
+    blocking = any(
+        f.kind in kinds and not f.suppressed and not f.baselined for f in result.findings
+    )
     expired = any(w.startswith("expired suppression") for w in result.warnings)
-    raise typer.Exit(EXIT_BLOCKING if blocking or expired else EXIT_OK)
+    return EXIT_BLOCKING if blocking or expired else EXIT_OK
 
 
-def _render(format: AuditFormat, result: object, kinds: tuple[object, ...]) -> str:
+def render(format: str, result: AuditResult, kinds: tuple[Kind, ...]) -> str:
+    """Text of an audit format other than console."""
     from importlib import import_module
 
-    module = import_module(f"migrator.reports.{format.value}_report" if format is AuditFormat.json else f"migrator.reports.{format.value}")
+    name = "json_report" if format == "json" else format
+    module = import_module(f"migrator.reports.{name}")
     text: str = module.render(result, kinds)
     return text
 
 
-def _restrict(root: Path, paths: list[str], changed_since: str | None, shard: str | None) -> set[str] | None:
+def _annotate(
+    result: AuditResult,
+    kinds: tuple[Kind, ...],
+    shard: tuple[int, int] | None,
+    changed_since: str | None,
+) -> AuditResult:
+    """Record how the run was made, for `report merge` and for readers of the JSON."""
+    from dataclasses import replace
+
+    from migrator.model import DEFAULT_FAIL_ON
+
+    extra: dict[str, Any] = dict(result.extra)
+    if set(kinds) != set(DEFAULT_FAIL_ON):
+        # Only when it is not the default, so that a default run's document is the plain contract.
+        extra["fail_on"] = [kind.value for kind in kinds]
+    if shard is not None:
+        extra["shard"] = {"index": shard[0], "count": shard[1]}
+    if changed_since is not None:
+        extra["changed_since"] = changed_since
+    return replace(result, extra=extra)
+
+
+def _parse_shard(text: str) -> tuple[int, int]:
+    from migrator.sharding import ShardError, parse_shard
+
+    try:
+        return parse_shard(text)
+    except ShardError as error:
+        fail(f"--shard {text}: {error}")
+
+
+def _restrict(
+    config: Config, paths: list[str], changed_since: str | None, shard: tuple[int, int] | None
+) -> set[str] | None:
     """The files to report on, when --changed-since or --shard narrow the run."""
     if changed_since is None and shard is None:
         return None
     from migrator.discovery import discover
 
-    files = {f.relpath for f in discover(root, paths).files}
+    root = config.root.resolve()
+    files = {
+        f.relpath
+        for f in discover(
+            root,
+            paths,
+            exclude=config.exclude,
+            respect_gitignore=config.respect_gitignore,
+        ).files
+    }
     if changed_since is not None:
         from migrator.gitutil import GitError, changed_files
 
@@ -111,24 +240,61 @@ def _restrict(root: Path, paths: list[str], changed_since: str | None, shard: st
         except GitError as error:
             fail(f"--changed-since {changed_since}: {error}")
     if shard is not None:
-        from migrator.sharding import ShardError, in_shard, parse_shard
+        from migrator.sharding import in_shard
 
-        try:
-            index, count = parse_shard(shard)
-        except ShardError as error:
-            fail(f"--shard {shard}: {error}")
-        files = {f for f in files if in_shard(f, index, count)}
+        files = {f for f in files if in_shard(f, *shard)}
     return files
 
 
-def _progress(console: object):  # type: ignore[no-untyped-def]
+def _scope(root: Path, paths: list[str], only: set[str] | None) -> Callable[[str], bool]:
+    """Which relative paths this run looked at (for baseline entries that are gone)."""
+    from migrator.gitutil import under
+
+    prefixes: list[str] = []
+    for raw in paths or ["."]:
+        given = Path(raw)
+        absolute = (given if given.is_absolute() else Path.cwd() / given).resolve()
+        try:
+            rel = absolute.relative_to(root).as_posix()
+        except ValueError:
+            continue
+        prefixes.append("" if rel == "." else rel)
+
+    def inside(path: str) -> bool:
+        return (only is None or path in only) and under(path, prefixes)
+
+    return inside
+
+
+def _empty(config: Config, paths: list[str]) -> AuditResult:
+    from migrator.discovery import discover
+    from migrator.model import AuditResult
+
+    discovery = discover(config.root.resolve(), paths, exclude=config.exclude)
+    return AuditResult(
+        root=str(config.root.resolve()),
+        files_scanned=len(discovery.files),
+        files_analysed=0,
+        findings=(),
+        errors=discovery.errors,
+    )
+
+
+def _progress(console: Console) -> tuple[Progress, Callable[[], None]]:
     """A progress bar on stderr when it is a terminal; nothing otherwise."""
     if not sys.stderr.isatty():
         return None, lambda: None
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TextColumn
+    from rich.progress import Progress as Bar
 
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), transient=True, console=console)  # type: ignore[arg-type]
-    tasks: dict[str, object] = {}
+    bar = Bar(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        transient=True,
+        console=console,
+    )
+    tasks: dict[str, TaskID] = {}
     started = False
 
     def update(stage: str, done: int, total: int) -> None:
@@ -139,8 +305,9 @@ def _progress(console: object):  # type: ignore[no-untyped-def]
             bar.start()
             started = True
         if stage not in tasks:
-            tasks[stage] = bar.add_task("reading files" if stage == "read" else "analysing", total=total)
-        bar.update(tasks[stage], completed=done, total=total)  # type: ignore[arg-type]
+            label = "reading files" if stage == "read" else "analysing"
+            tasks[stage] = bar.add_task(label, total=total)
+        bar.update(tasks[stage], completed=done, total=total)
 
     def finish() -> None:
         if started:

@@ -33,7 +33,9 @@ def render(result: AuditResult, fail_on: Sequence[Kind]) -> RenderableType:
     parts: list[RenderableType] = []
     findings = sorted(result.findings, key=lambda f: (f.path, f.span.line, f.span.column))
     for path, group in groupby(findings, key=lambda f: f.path):
-        table = Table(title=Text(path, style="bold"), title_justify="left", expand=False, show_edge=False)
+        table = Table(
+            title=Text(path, style="bold"), title_justify="left", expand=False, show_edge=False
+        )
         table.add_column("line:col", justify="right", no_wrap=True)
         table.add_column("kind", no_wrap=True)
         table.add_column("callee")
@@ -85,7 +87,9 @@ def summary(result: AuditResult, fail_on: Sequence[Kind]) -> RenderableType:
     table.add_column("blocks", justify="center")
     for kind in KIND_ORDER:
         table.add_row(
-            Text(kind.value, style=KIND_STYLE[kind]), str(counts[kind]), "yes" if kind in fail_on else ""
+            Text(kind.value, style=KIND_STYLE[kind]),
+            str(counts[kind]),
+            "yes" if kind in fail_on else "",
         )
     blocking = sum(
         1 for f in result.findings if f.kind in fail_on and not f.suppressed and not f.baselined

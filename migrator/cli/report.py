@@ -1,0 +1,248 @@
+"""`migrator report`: how far the migration has come; `migrator report merge`: join audit shards."""
+
+from __future__ import annotations
+
+import io
+from enum import Enum
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from typer.core import TyperGroup
+
+from migrator.cli.common import EXIT_OK, fail, parse_kinds, setup, write_output
+
+HELP = """Report how far the migration has come: overall and per package, by kind,
+production against test code, the files with the most sites, the manual work
+grouped by reason, and (with --history or --since) the trend over git commits.
+
+`migrator report merge FILE...` joins the JSON outputs of `migrator audit
+--shard I/N --format json` into one audit result."""
+
+
+class ReportFormat(str, Enum):
+    console = "console"
+    markdown = "markdown"
+    html = "html"
+    json = "json"
+
+
+class MergeFormat(str, Enum):
+    json = "json"
+    sarif = "sarif"
+    junit = "junit"
+    github = "github"
+    markdown = "markdown"
+
+
+class _ReportGroup(TyperGroup):
+    """`report [PATH...] [OPTIONS]` runs the report; `report merge ...` runs the subcommand.
+
+    A group's variadic PATH argument would swallow the subcommand's name, and a
+    group stops reading options at its first argument; so when the first word is
+    a subcommand it is handed over untouched, and otherwise options may come
+    after the paths, as with every other command.
+    """
+
+    allow_interspersed_args = True
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if args and args[0] in self.commands:
+            super().parse_args(ctx, [])
+            # Click >= 8.2 (and the Click vendored by recent Typer) keep the
+            # subcommand in `_protected_args`; older Click in `protected_args`.
+            if hasattr(ctx, "_protected_args"):
+                ctx._protected_args = args[:1]
+            else:  # pragma: no cover - Click < 8.2
+                ctx.protected_args = args[:1]
+            ctx.args = list(args[1:])
+            return list(ctx.args)
+        return list(super().parse_args(ctx, args))
+
+
+app = typer.Typer(
+    cls=_ReportGroup,
+    invoke_without_command=True,
+    subcommand_metavar="| merge FILE... [OPTIONS]",
+    add_completion=False,
+    help=HELP,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback(invoke_without_command=True)
+def report_command(
+    ctx: typer.Context,
+    paths: Optional[list[str]] = typer.Argument(
+        None, help="Files or folders to report on (default: the configured paths, else '.')."
+    ),
+    format: ReportFormat = typer.Option(
+        ReportFormat.console, "--format", "-f", help="Output format."
+    ),
+    output: Optional[Path] = typer.Option(
+        None, "--output", "-o", help="Write the report to FILE instead of stdout."
+    ),
+    depth: int = typer.Option(
+        2, "--depth", min=0, help="Folder depth that makes a package (pkg/sub at 2)."
+    ),
+    top: int = typer.Option(10, "--top", min=0, help="How many files to list with the most sites."),
+    history: Optional[int] = typer.Option(
+        None,
+        "--history",
+        min=1,
+        help="Also count at each of the last N commits that touched Python files (read from "
+        "git objects; the working tree is not touched).",
+    ),
+    since: Optional[str] = typer.Option(
+        None, "--since", help="Like --history, for every such commit after this git ref."
+    ),
+    baseline: Optional[Path] = typer.Option(
+        None, "--baseline", help="Mark the sites listed in this baseline file as baselined."
+    ),
+    fail_on: Optional[str] = typer.Option(
+        None, "--fail-on", help="Comma-separated kinds counted as blocking (default: configured)."
+    ),
+    jobs: Optional[int] = typer.Option(
+        None, "--jobs", "-j", min=0, help="Parallel workers (default: all cores; 1 = no pool)."
+    ),
+    rules: Optional[list[str]] = typer.Option(
+        None, "--rules", "-r", help="A rule pack file or shipped pack id; repeat for several."
+    ),
+    root: Optional[Path] = typer.Option(
+        None,
+        "--root",
+        help="The repository root (default: nearest folder with .git or a migrator config).",
+    ),
+    config_file: Optional[Path] = typer.Option(
+        None, "--config", help="Read settings from this file instead of the root's pyproject.toml."
+    ),
+    no_cache: bool = typer.Option(
+        False, "--no-cache", help="Neither read nor write the .migrator_cache folder."
+    ),
+    title: str = typer.Option("Migration progress", "--title", help="Title of the HTML report."),
+) -> None:
+    if ctx.invoked_subcommand is not None:
+        return
+    from migrator.engine import analyse
+    from migrator.model import Kind
+    from migrator.reports.progress.model import build_report
+    from migrator.suppress import with_suppression_review
+
+    config, rule_set, chosen = setup(
+        paths, root, config_file, rules, jobs=jobs, cache=False if no_cache else None
+    )
+    kinds = (
+        parse_kinds(fail_on, "--fail-on")
+        if fail_on is not None
+        else tuple(Kind(k) for k in config.fail_on)
+    )
+    analysis = analyse(config, rule_set, chosen)
+    result = with_suppression_review(analysis.result, analysis.facts)
+    baseline_path = baseline or (config.root / config.baseline if config.baseline else None)
+    if baseline_path is not None and baseline_path.exists():
+        from migrator.baseline import apply_baseline, load_baseline
+
+        try:
+            result = apply_baseline(result, load_baseline(baseline_path))
+        except ValueError as error:
+            fail(str(error))
+    elif baseline is not None:
+        fail(f"--baseline {baseline}: no such file")
+
+    points: tuple[Any, ...] = ()
+    note: str | None = None
+    if history is not None or since is not None:
+        from migrator.gitutil import GitError
+        from migrator.history import read_history
+
+        try:
+            found = read_history(
+                config, rule_set, count=history, since=since, paths=_relative(config.root, chosen)
+            )
+        except GitError as error:
+            fail(f"--history: {error}")
+        points = found.points
+        if not points:
+            note = "No commit touched Python files in the range asked for."
+    report = build_report(
+        result, fail_on=kinds, depth=depth, top=top, history=points, history_note=note
+    )
+    write_output(_render(format, report, title, output), output)
+    raise typer.Exit(EXIT_OK)
+
+
+def _relative(root: Path, paths: list[str]) -> list[str]:
+    """The chosen paths relative to the root (those outside it are dropped)."""
+    out: list[str] = []
+    base = root.resolve()
+    for raw in paths:
+        given = Path(raw)
+        absolute = (given if given.is_absolute() else Path.cwd() / given).resolve()
+        try:
+            rel = absolute.relative_to(base).as_posix()
+        except ValueError:
+            continue
+        out.append("" if rel == "." else rel)
+    return out
+
+
+def _render(format: ReportFormat, report: Any, title: str, output: Path | None) -> str:
+    if format is ReportFormat.console:
+        from rich.console import Console
+
+        from migrator.reports.progress.console import render as render_console
+
+        if output is None:
+            Console(highlight=False).print(render_console(report))
+            return ""
+        capture = Console(record=True, width=120, file=io.StringIO(), highlight=False)
+        capture.print(render_console(report))
+        return capture.export_text()
+    if format is ReportFormat.markdown:
+        from migrator.reports.progress.markdown import render as render_markdown
+
+        return render_markdown(report)
+    if format is ReportFormat.json:
+        from migrator.reports.progress.json_doc import render as render_json
+
+        return render_json(report)
+    from migrator.reports.progress.html import render as render_html
+
+    return render_html(report, title=title)
+
+
+@app.command("merge")
+def merge_command(
+    files: list[Path] = typer.Argument(
+        ..., help="JSON outputs of `migrator audit --format json` (e.g. one per --shard)."
+    ),
+    format: MergeFormat = typer.Option(MergeFormat.json, "--format", "-f", help="Output format."),
+    output: Optional[Path] = typer.Option(
+        None, "--output", "-o", help="Write the merged report to FILE instead of stdout."
+    ),
+    fail_on: Optional[str] = typer.Option(
+        None,
+        "--fail-on",
+        help="Comma-separated kinds that block (default: the kinds the audits were run with).",
+    ),
+    check: bool = typer.Option(
+        False,
+        "--check",
+        help="Exit 1 when the merged result has blocking sites or expired suppressions.",
+    ),
+) -> None:
+    """Join the JSON outputs of sharded audits (or convert one) into one audit result."""
+    from migrator.cli.audit import exit_code, render
+    from migrator.reports.merge import MergeError, load_audit, merge
+
+    try:
+        result, kinds = merge([load_audit(path) for path in files])
+    except MergeError as error:
+        fail(str(error))
+    if fail_on is not None:
+        kinds = parse_kinds(fail_on, "--fail-on")
+    for warning in result.warnings:
+        if warning.startswith("merge:"):
+            typer.echo(f"migrator: {warning}", err=True)
+    write_output(render(format.value, result, kinds), output)
+    raise typer.Exit(exit_code(result, kinds) if check else EXIT_OK)
