@@ -12,13 +12,40 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import libcst as cst
-from libcst.codemod import CodemodContext
+from libcst.codemod import Codemod, CodemodContext, ContextAwareTransformer
 
 from migrator.mapping import map_arguments
 from migrator.model import Finding, FixAction, Kind, finding_from_json
 from migrator.rules import CallTarget, ClassRule, LegacyFactoryRule, RuleSet, load_rule_set
 
 _EMPTY = cst.Module(body=[])
+
+
+#: Codemod classes whose real constructor found no `@visit`/`@leave` matcher functions.
+_WITHOUT_MATCHERS: set[type] = set()
+
+
+def init_codemod(codemod: ContextAwareTransformer, context: CodemodContext) -> None:
+    """`VisitorBasedCodemodCommand.__init__`, without repeating LibCST's matcher search.
+
+    LibCST's matcher base walks `dir()` of every new instance (about a thousand
+    methods, 16 ms) looking for matcher-decorated methods. Our codemods have none,
+    and that cannot change between instances of a class: the first instance runs
+    the real constructor, and when it found nothing, later instances set the same
+    attributes directly. `tests/test_codemods_registry.py` checks that the state is
+    identical to the real constructor's.
+    """
+    cls = type(codemod)
+    if cls not in _WITHOUT_MATCHERS:
+        ContextAwareTransformer.__init__(codemod, context)
+        if not codemod._extra_visit_funcs and not codemod._extra_leave_funcs:
+            _WITHOUT_MATCHERS.add(cls)
+        return
+    Codemod.__init__(codemod, context)
+    cst.CSTTransformer.__init__(codemod)
+    codemod._MatcherDecoratableTransformer__matchers = None  # type: ignore[attr-defined]
+    codemod._extra_visit_funcs = {}
+    codemod._extra_leave_funcs = {}
 
 
 def load_rules(rules: RuleSet | str | Sequence[str] | None) -> RuleSet:

@@ -54,6 +54,7 @@ from codemods._support import (
     add_import,
     build_call,
     callee_for,
+    init_codemod,
     load_findings,
     load_rules,
     plan_rewrite,
@@ -98,7 +99,7 @@ class RewriteToContextManager(VisitorBasedCodemodCommand):
         rules: RuleSet | str | None = None,
         findings: Sequence[Finding] | str | None = None,
     ) -> None:
-        super().__init__(context)
+        init_codemod(self, context)
         self.rules = load_rules(rules)
         self.sites = sites(load_findings(findings, context), {FixAction.CONTEXT_MANAGER})
         self.rewritten: list[Finding] = []

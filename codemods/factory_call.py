@@ -56,6 +56,7 @@ from codemods._support import (
     add_import,
     build_call,
     callee_for,
+    init_codemod,
     load_findings,
     load_rules,
     plan_rewrite,
@@ -81,7 +82,7 @@ class RewriteToFactory(VisitorBasedCodemodCommand):
         findings: Sequence[Finding] | str | None = None,
         include_context_manager: bool = False,
     ) -> None:
-        super().__init__(context)
+        init_codemod(self, context)
         self.rules = load_rules(rules)
         actions = {FixAction.FACTORY}
         if include_context_manager:

@@ -102,6 +102,10 @@ class FactsCache:
     def _path(self, key: str) -> Path:
         return self.directory / key[:2] / f"{key[2:]}.pickle"
 
+    def has(self, key: str) -> bool:
+        """Whether an entry exists (without loading it); a corrupt one still misses on lookup."""
+        return self.enabled and self._path(key).is_file()
+
     def lookup(self, key: str) -> FileFacts | str | None:
         """The cached facts, `IRRELEVANT_ENTRY`, or None on a miss."""
         if not self.enabled:

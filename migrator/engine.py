@@ -7,11 +7,12 @@ reported through an optional callback so the CLI can draw a bar.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import time
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -182,6 +183,10 @@ def _identifiers_mention(
 IRRELEVANT = "irrelevant"
 
 
+#: What a worker returns for one file: (relpath, facts, error).
+_JobResult = tuple[str, FileFacts | None, str | None]
+
+
 def _extract_job(job: _Job) -> tuple[str, FileFacts | None, str | None]:
     """Worker: read, decode and extract one file. Returns (relpath, facts, error).
 
@@ -284,6 +289,10 @@ def _analyse(
     by_path: dict[str, SourceFile] = {}
     signatures: dict[str, list[int]] = {}
     known_clean: set[str] = set()
+    # With a pool already forked, the first round's candidates go to the workers as
+    # soon as their bytes are read, so extraction overlaps reading and searching the
+    # rest of the tree (the first round's words are the pack's, known up front).
+    early = _EarlyRound(rules, root, config, cache, pool) if pool is not None else None
     for position, source in enumerate(files):
         relpath = source.relpath
         try:
@@ -296,6 +305,8 @@ def _analyse(
                     continue
             contents[relpath] = source.path.read_bytes()
             by_path[relpath] = source
+            if early is not None:
+                early.offer(source, contents[relpath])
         except OSError as error:
             errors.append(FileError(relpath, f"cannot read: {error.strerror or error}"))
         if progress is not None and position % 500 == 0:
@@ -322,8 +333,14 @@ def _analyse(
                     except OSError as error:
                         failed[relpath] = f"cannot read: {error.strerror or error}"
                 known_clean.clear()
+            reuse = early is not None and names == early.rule_names
             for relpath, raw in contents.items():
                 if relpath in failed:
+                    continue
+                if reuse and early is not None and relpath in early.seen:
+                    seen_present = early.present.get(relpath)
+                    if seen_present is not None and facts_names.get(relpath) != seen_present:
+                        matched_any[relpath] = seen_present
                     continue
                 if relpath in facts_names or prefilter(raw):
                     # The names the file mentions as whole words: extraction depends on
@@ -336,7 +353,11 @@ def _analyse(
         if not matched_any:
             break
         jobs: list[_Job] = []
+        submitted = early.take(matched_any) if early is not None else {}
+        early = None
         for relpath, present in sorted(matched_any.items()):
+            if relpath in submitted:
+                continue
             module, is_package = module_name(relpath, root, config.source_roots)
             jobs.append(
                 _Job(
@@ -348,8 +369,9 @@ def _analyse(
                     present - rule_names,
                 )
             )
-        for relpath, extracted, problem in _run_jobs(
-            jobs, contents, cache, rules.digest, config, progress, pool
+        for relpath, extracted, problem in itertools.chain(
+            _EarlyRound.results(submitted, cache),
+            _run_jobs(jobs, contents, cache, rules.digest, config, progress, pool),
         ):
             if problem is not None:
                 failed[relpath] = problem
@@ -425,6 +447,73 @@ def _covers_root(paths: Sequence[str] | None, root: Path) -> bool:
         except OSError:
             continue
     return False
+
+
+class _EarlyRound:
+    """First-round extractions submitted while the tree is still being read."""
+
+    def __init__(
+        self,
+        rules: RuleSet,
+        root: Path,
+        config: Config,
+        cache: FactsCache | None,
+        pool: ProcessPoolExecutor,
+    ) -> None:
+        self.rule_names = rules.search_names()
+        self.prefilter = Prefilter(self.rule_names)
+        self.words = names_pattern(self.rule_names)
+        self.digest = rules.digest
+        self.root = root
+        self.config = config
+        self.cache = cache
+        self.pool = pool
+        self.submitted: dict[str, tuple[frozenset[str], str | None, Future[_JobResult]]] = {}
+        #: Every file that passed the first round's prefilter, with the names it mentions:
+        #: the first round reuses these verdicts instead of searching the bytes again.
+        self.present: dict[str, frozenset[str]] = {}
+        self.seen: set[str] = set()
+
+    def offer(self, source: SourceFile, raw: bytes) -> None:
+        self.seen.add(source.relpath)
+        if not self.prefilter(raw):
+            return
+        present = frozenset(m.decode("utf-8") for m in set(self.words.findall(raw)))
+        self.present[source.relpath] = present
+        module, is_package = module_name(source.relpath, self.root, self.config.source_roots)
+        key = (
+            FactsCache.key(raw, source.relpath, self.digest, present, module, is_package)
+            if self.cache is not None
+            else None
+        )
+        if self.cache is not None and key is not None and self.cache.has(key):
+            return  # the ordinary round reads it from the cache
+        job = _Job(str(source.path), source.relpath, module, is_package, present, frozenset())
+        self.submitted[source.relpath] = (present, key, self.pool.submit(_extract_job, job))
+
+    def take(
+        self, matched: dict[str, frozenset[str]]
+    ) -> dict[str, tuple[str | None, Future[_JobResult]]]:
+        """The submissions the first round still wants (same names), by path."""
+        kept: dict[str, tuple[str | None, Future[_JobResult]]] = {}
+        for relpath, (present, key, future) in self.submitted.items():
+            if matched.get(relpath) == present:
+                kept[relpath] = (key, future)
+            else:
+                future.cancel()
+        return kept
+
+    @staticmethod
+    def results(
+        submitted: dict[str, tuple[str | None, Future[_JobResult]]], cache: FactsCache | None
+    ) -> Iterator[_JobResult]:
+        for relpath in sorted(submitted):
+            key, future = submitted[relpath]
+            result = future.result()
+            _, facts, error = result
+            if cache is not None and key is not None and error is None:
+                cache.put(key, facts if facts is not None else IRRELEVANT_ENTRY)
+            yield result
 
 
 def _run_jobs(

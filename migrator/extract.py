@@ -14,9 +14,10 @@ since whether the base is a dispatcher is only known after linking.
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
@@ -33,6 +34,7 @@ from migrator.facts import (
     Storage,
 )
 from migrator.model import Scope, ScopeLevel, Span
+from migrator.positions import Aligner
 
 SUPPRESSION_RE = re.compile(r"#\s*migrator:\s*ignore\b(.*)$")
 _FACTORY_KEYWORDS = frozenset({"default_factory", "factory"})
@@ -72,7 +74,7 @@ class ExtractionError(Exception):
 def extract(
     text: str, relpath: str, module: str, is_package: bool, names: frozenset[str]
 ) -> FileFacts:
-    _refuse_deep_nesting(text)
+    syntax_tree = _refuse_deep_nesting(text)
     try:
         tree = cst.parse_module(text)
     except cst.ParserSyntaxError as error:
@@ -82,11 +84,26 @@ def extract(
         ) from None
     except RecursionError:
         raise ExtractionError("too deeply nested to parse (recursion limit)") from None
-    wrapper = MetadataWrapper(tree, unsafe_skip_copy=True)
+    from migrator.positions import Aligner, Misaligned
+
     try:
-        positions = wrapper.resolve(PositionProvider)
-        visitor = _Extractor(relpath, module, is_package, names, positions)
-        wrapper.module.visit(visitor)
+        # CPython's parser already placed every node we report; LibCST's position
+        # pass (code generation of the whole module) is only the fallback.
+        visitor: _Extractor | None = None
+        if syntax_tree is not None and Aligner.usable(text):
+            aligner = Aligner(syntax_tree, text)
+            try:
+                visitor = _Extractor(relpath, module, is_package, names, aligner, aligner)
+                tree.visit(visitor)
+                visitor.finish()
+                aligner.check()
+            except Misaligned:
+                visitor = None
+        if visitor is None:
+            positions = MetadataWrapper(tree, unsafe_skip_copy=True).resolve(PositionProvider)
+            visitor = _Extractor(relpath, module, is_package, names, positions)
+            tree.visit(visitor)
+            visitor.finish()
     except RecursionError:
         raise ExtractionError("too deeply nested to analyse (recursion limit)") from None
     suppressions = tuple(
@@ -110,7 +127,7 @@ def extract(
 _MAX_BRACKET_DEPTH = 200
 
 
-def _refuse_deep_nesting(text: str) -> None:
+def _refuse_deep_nesting(text: str) -> ast.Module | None:
     """Raise ExtractionError for input nested too deeply for LibCST's native parser.
 
     LibCST's parser overflows the C stack (a segmentation fault that kills the whole
@@ -118,14 +135,14 @@ def _refuse_deep_nesting(text: str) -> None:
     CPython's own parser, written in C, refuses such input with an exception, so it
     goes first: where it fails for nesting or recursion, the file is refused here;
     where it fails for another syntax error, a plain bracket count stands in.
+    Returns CPython's tree when it parsed, for its positions.
     """
-    import ast
     import warnings
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            ast.parse(text)
+            return ast.parse(text)
     except (RecursionError, MemoryError):
         raise ExtractionError("too deeply nested to parse (recursion limit); skipped") from None
     except SyntaxError as error:
@@ -140,6 +157,7 @@ def _refuse_deep_nesting(text: str) -> None:
             ) from None
     except ValueError:
         pass  # null bytes and the like: LibCST reports them
+    return None
 
 
 def _bracket_depth(text: str) -> int:
@@ -346,12 +364,17 @@ class _Extractor(_FastVisitor):
         is_package: bool,
         names: frozenset[str],
         positions: object,
+        aligner: Aligner | None = None,
     ) -> None:
         self.relpath = relpath
         self.module = module
         self.is_package = is_package
         self.names = names
         self.positions = positions
+        self.aligner = aligner
+        #: Calls whose span is filled in by `finish`: a `default_factory=` value is
+        #: recorded before the visitor reaches it, so its position is not known yet.
+        self._pending_spans: list[tuple[int, cst.CSTNode]] = []
         self.frames: list[_Frame] = []
         self.ancestors: list[cst.CSTNode] = []
         self.module_bindings: list[Binding] = []
@@ -365,6 +388,8 @@ class _Extractor(_FastVisitor):
     # ------------------------------------------------------------ traversal plumbing
 
     def on_visit(self, node: cst.CSTNode) -> bool:
+        if self.aligner is not None:
+            self.aligner.note(node)
         # Pushed before the visit_* hook runs, so hooks see the node itself at [-1].
         self.ancestors.append(node)
         if not super().on_visit(node):
@@ -375,6 +400,12 @@ class _Extractor(_FastVisitor):
     def on_leave(self, original_node: cst.CSTNode) -> None:
         super().on_leave(original_node)
         self.ancestors.pop()
+
+    def finish(self) -> None:
+        """Fill in the spans of the recorded calls (every node has been visited now)."""
+        for index, node in self._pending_spans:
+            self.calls[index] = replace(self.calls[index], span=self.span(node))
+        self._pending_spans.clear()
 
     def span(self, node: cst.CSTNode) -> Span:
         code_range: CodeRange = self.positions[node]  # type: ignore[index]
@@ -505,7 +536,6 @@ class _Extractor(_FastVisitor):
                     Binding(f"{self.module}.{local}", bind.targets[0], line, how)
                 )
         # Import lines: found with a cheap second pass over top-level statements.
-        self._import_lines(node)
 
     def _import_lines(self, node: cst.Module) -> None:
         lines: dict[str, int] = {}
@@ -521,13 +551,15 @@ class _Extractor(_FastVisitor):
                                 if alias.asname is not None
                                 else (dotted_text(alias.name) or "").split(".")[0]
                             )
-                            lines.setdefault(f"{self.module}.{local}", self.span(statement).line)
+                            lines.setdefault(f"{self.module}.{local}", self.span(small).line)
         self.module_bindings = [
             Binding(b.name, b.target, lines.get(b.name, b.line), b.how)
             for b in self.module_bindings
         ]
 
     def leave_Module(self, original_node: cst.Module) -> None:
+        # After the visit: with CPython's positions, an import is placed once visited.
+        self._import_lines(original_node)
         module_frame = self.frames[0]
         for name, bind in module_frame.bindings.items():
             if bind.kind == "alias" and bind.count == 1 and bind.node is not None:
@@ -808,9 +840,10 @@ class _Extractor(_FastVisitor):
         elif storage is None and frame.cached:
             storage = Storage.CACHED_GETTER
         site = at if at is not None else node
+        self._pending_spans.append((len(self.calls), site))
         self.calls.append(
             CallFacts(
-                span=self.span(site),
+                span=Span(0, 0, 0, 0),
                 form=form,
                 callee_text=code_of(callee),
                 targets=targets,

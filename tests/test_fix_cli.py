@@ -341,3 +341,24 @@ def test_files_without_a_rewritable_site_are_not_touched(tree: Path) -> None:
     assert sorted(p.name for p in (tree / "app").iterdir()) == sorted(
         ["__init__.py", "handlers.py", "jobs.py", "sync.py", "migrated.py", "util.py"]
     )
+
+
+def test_parallel_rewrites_equal_sequential_ones(tmp_path: Path) -> None:
+    """Enough files to use the forked rewrite pool: its result must equal the sequential one."""
+    from migrator.config import Config
+    from migrator.fixer import _PARALLEL_REWRITES, plan_fixes
+    from migrator.rules import load_rule_set
+    from tests.conftest import FIXTURES
+
+    source = (FIXTURES / "context_manager" / "basic.before.py").read_bytes()
+    for index in range(_PARALLEL_REWRITES + 4):
+        (tmp_path / f"handler_{index:02}.py").write_bytes(source)
+    rules = load_rule_set([])
+    results = [
+        plan_fixes(Config(root=tmp_path, cache=False, jobs=jobs), rules, [str(tmp_path)])
+        for jobs in (1, 2)
+    ]
+    sequential, parallel = ([(c.path, c.new, c.error) for c in r.changes] for r in results)
+    assert len(sequential) == _PARALLEL_REWRITES + 4
+    assert all(new is not None and error is None for _, new, error in sequential)
+    assert parallel == sequential
