@@ -64,6 +64,8 @@ class Classifier:
         self.test_patterns = test_patterns
         self.async_chain_depth = async_chain_depth
         self._callers: dict[str, list[tuple[str, bool]]] | None = None
+        #: Files parsed only for their call graph (callers found outside the candidates).
+        self.caller_files: tuple[FileFacts, ...] = ()
 
     def findings(self, facts: FileFacts, test_code: bool) -> list[Finding]:
         results: list[Finding] = []
@@ -318,11 +320,16 @@ class Classifier:
                         return f"{function.params[0].name}.{attribute}"
         return None
 
+    def use_caller_files(self, files: Iterable[FileFacts]) -> None:
+        """Add files parsed only for their call graph; the caller graph is rebuilt."""
+        self.caller_files = tuple(files)
+        self._callers = None
+
     def async_chain(self, qualname: str) -> tuple[str, ...]:
-        """Sync callers (within the analysed files) that would have to become async, nearest first."""
+        """Sync callers in the scanned tree that would have to become async, nearest first."""
         if self._callers is None:
             callers: dict[str, list[tuple[str, bool]]] = defaultdict(list)
-            for facts in self.linker.files.values():
+            for facts in (*self.linker.files.values(), *self.caller_files):
                 for function in facts.functions:
                     for callee in function.calls:
                         final, _ = self.linker.canonical(callee)

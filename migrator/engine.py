@@ -392,19 +392,27 @@ def _analyse(
 
     for relpath, message in sorted(failed.items()):
         errors.append(FileError(relpath, message))
-    if index is not None:
-        index.save(
-            names,
-            {
-                relpath: signature
-                for relpath, signature in signatures.items()
-                if relpath not in facts_names and relpath not in failed and relpath in by_path
-            },
-            started_ns,
-        )
     classifier = Classifier(
         linker, test_patterns=config.test_patterns, async_chain_depth=config.async_chain_depth
     )
+    callers = _CallerSearch(
+        classifier, facts, contents, by_path, index, cache, rules.digest, root, config
+    )
+    caller_words = callers.run()
+    classifier.use_caller_files(callers.facts.values())
+    if index is not None:
+        index.save(
+            names | caller_words,
+            {
+                relpath: signature
+                for relpath, signature in signatures.items()
+                if relpath not in facts_names
+                and relpath not in failed
+                and relpath in by_path
+                and relpath not in callers.matched
+            },
+            started_ns,
+        )
     wanted = set(only) if only is not None else None
     findings: list[Finding] = []
     for relpath in sorted(facts):
@@ -447,6 +455,113 @@ def _covers_root(paths: Sequence[str] | None, root: Path) -> bool:
         except OSError:
             continue
     return False
+
+
+class _CallerSearch:
+    """Find the callers, anywhere in the tree, of functions whose sites are `not-async`.
+
+    Such a site can only be rewritten once its function, and the sync functions that
+    call it, become async: the plan names that chain. Callers need not mention any
+    rule name, so they are found by searching the bytes for the functions' names,
+    round by round up to `async_chain_depth`, and parsed for their call graph only.
+    The words searched join the prefilter index, so a warm run reads no more files
+    than before unless the set of such functions changed.
+    """
+
+    def __init__(
+        self,
+        classifier: Classifier,
+        candidates: dict[str, FileFacts],
+        contents: dict[str, bytes],
+        by_path: dict[str, SourceFile],
+        index: PrefilterIndex | None,
+        cache: FactsCache | None,
+        digest: str,
+        root: Path,
+        config: Config,
+    ) -> None:
+        self.classifier = classifier
+        self.candidates = candidates
+        self.contents = contents
+        self.by_path = by_path
+        self.index = index
+        self.cache = cache
+        self.digest = f"{digest}/callers"
+        self.root = root
+        self.config = config
+        self.facts: dict[str, FileFacts] = {}
+        self.matched: set[str] = set()
+
+    def run(self) -> frozenset[str]:
+        frontier = self._not_async_functions()
+        searched: set[str] = set()
+        for _ in range(self.config.async_chain_depth):
+            words = {name.rsplit(".", 1)[-1] for name in frontier} - searched
+            if not words:
+                break
+            self._search(frozenset(words))
+            searched |= words
+            frontier = self._sync_callers_of(frontier)
+        return frozenset(searched)
+
+    def _not_async_functions(self) -> set[str]:
+        functions: set[str] = set()
+        for facts in self.candidates.values():
+            for finding in self.classifier.findings(facts, test_code=False):
+                plan = finding.fix
+                if plan is not None and plan.reason == "not-async" and finding.scope.function:
+                    functions.add(f"{facts.module}.{finding.scope.function}")
+        return functions
+
+    def _search(self, words: frozenset[str]) -> None:
+        pattern = names_pattern(words)
+        for relpath, source in self.by_path.items():
+            if relpath in self.candidates or relpath in self.facts:
+                continue
+            raw = self.contents.get(relpath)
+            if raw is None:
+                if self.index is not None and words <= self.index.words:
+                    continue  # indexed as mentioning none of these words, and unchanged
+                try:
+                    raw = source.path.read_bytes()
+                except OSError:
+                    continue
+            if not pattern.search(raw):
+                continue
+            self.matched.add(relpath)
+            facts = self._extract(relpath, raw)
+            if facts is not None:
+                self.facts[relpath] = facts
+
+    def _extract(self, relpath: str, raw: bytes) -> FileFacts | None:
+        from migrator.extract import ExtractionError, extract
+
+        module, is_package = module_name(relpath, self.root, self.config.source_roots)
+        key = None
+        if self.cache is not None:
+            key = FactsCache.key(raw, relpath, self.digest, frozenset(), module, is_package)
+            cached = self.cache.lookup(key)
+            if isinstance(cached, FileFacts):
+                return cached
+        try:
+            # No rule names: only the functions and the calls they make are recorded.
+            facts = extract(decode(raw).text, relpath, module, is_package, frozenset())
+        except (SourceError, ExtractionError, RecursionError):
+            return None  # not a candidate: its problems are reported when it becomes one
+        if self.cache is not None and key is not None:
+            self.cache.put(key, facts)
+        return facts
+
+    def _sync_callers_of(self, functions: set[str]) -> set[str]:
+        callers: set[str] = set()
+        linker = self.classifier.linker
+        for facts in [*self.candidates.values(), *self.facts.values()]:
+            for function in facts.functions:
+                if function.is_async:
+                    continue
+                if any(linker.canonical(callee)[0] in functions for callee in function.calls):
+                    callers.add(function.qualname)
+        return callers - functions
 
 
 class _EarlyRound:

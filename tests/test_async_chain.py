@@ -1,0 +1,70 @@
+"""A not-async site names the sync callers that would have to become async, across the tree.
+
+The callers need not mention any rule name: they are found by their calls, in
+files the prefilter would otherwise never parse, up to `async_chain_depth`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from migrator.config import Config
+from migrator.engine import analyse
+from migrator.rules import load_rule_set
+
+FILES = {
+    "lib/__init__.py": "",
+    "lib/sites.py": (
+        "from netra_backend.app.agents.tool_dispatcher import ToolDispatcher\n\n\n"
+        "def build():\n    return ToolDispatcher()\n"
+    ),
+    "lib/service.py": "from lib.sites import build\n\n\ndef make():\n    return build()\n",
+    "lib/api.py": (
+        "from lib import service\n\n\nclass Api:\n"
+        "    def handler(self):\n        return service.make()\n"
+    ),
+    "lib/web.py": (
+        "from lib.api import Api\n\n\nasync def route():\n    return Api().handler()\n\n\n"
+        "def unrelated():\n    return 1\n"
+    ),
+}
+
+
+def _tree(root: Path) -> Path:
+    for relpath, text in FILES.items():
+        path = root / relpath
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return root
+
+
+def _plan(root: Path, **config: object) -> tuple[tuple[str, ...], str, int]:
+    settings = Config(root=root, jobs=1).with_overrides(**config)
+    result = analyse(settings, load_rule_set([]), [str(root)]).result
+    [finding] = result.findings
+    assert finding.fix is not None and finding.fix.reason == "not-async"
+    return finding.fix.async_chain, finding.fix.message, result.files_analysed
+
+
+def test_chain_crosses_files_without_rule_names_and_stops_at_async(tmp_path: Path) -> None:
+    chain, message, analysed = _plan(_tree(tmp_path), cache=False)
+    assert chain == ("lib.service.make", "lib.api.Api.handler")
+    assert "lib.service.make, lib.api.Api.handler" in message
+    assert analysed == 1  # the callers are parsed for their call graph, not audited
+
+
+def test_depth_limits_the_chain(tmp_path: Path) -> None:
+    chain, _, _ = _plan(_tree(tmp_path), cache=False, async_chain_depth=1)
+    assert chain == ("lib.service.make",)
+
+
+def test_warm_run_with_the_prefilter_index_gives_the_same_chain(tmp_path: Path) -> None:
+    root = _tree(tmp_path)
+    cold = _plan(root, cache=True)
+    warm = _plan(root, cache=True)
+    assert warm == cold
+    (root / "lib" / "api.py").write_text(
+        "from lib import service\n\n\nasync def handler():\n    return service.make()\n",
+        encoding="utf-8",
+    )
+    assert _plan(root, cache=True)[0] == ("lib.service.make",)
