@@ -64,8 +64,8 @@ class Classifier:
         self.test_patterns = test_patterns
         self.async_chain_depth = async_chain_depth
         self._callers: dict[str, list[tuple[str, bool]]] | None = None
-        #: Files parsed only for their call graph (callers found outside the candidates).
-        self.caller_files: tuple[FileFacts, ...] = ()
+        #: Set when the engine's search for callers stopped early.
+        self.chain_truncated = False
 
     def findings(self, facts: FileFacts, test_code: bool) -> list[Finding]:
         results: list[Finding] = []
@@ -261,7 +261,8 @@ class Classifier:
                 plan = FixPlan(
                     plan.action,
                     plan.reason,
-                    f"{plan.message} Callers that would have to become async: {', '.join(chain)}.",
+                    f"{plan.message} Callers that would have to become async: {', '.join(chain)}"
+                    f"{' (the search for callers stopped early: there may be more)' if self.chain_truncated else ''}.",
                     chain,
                 )
             return plan
@@ -320,16 +321,11 @@ class Classifier:
                         return f"{function.params[0].name}.{attribute}"
         return None
 
-    def use_caller_files(self, files: Iterable[FileFacts]) -> None:
-        """Add files parsed only for their call graph; the caller graph is rebuilt."""
-        self.caller_files = tuple(files)
-        self._callers = None
-
     def async_chain(self, qualname: str) -> tuple[str, ...]:
         """Sync callers in the scanned tree that would have to become async, nearest first."""
         if self._callers is None:
             callers: dict[str, list[tuple[str, bool]]] = defaultdict(list)
-            for facts in (*self.linker.files.values(), *self.caller_files):
+            for facts in self.linker.files.values():
                 for function in facts.functions:
                     for callee in function.calls:
                         final, _ = self.linker.canonical(callee)
@@ -341,7 +337,11 @@ class Classifier:
         for _ in range(self.async_chain_depth):
             following: list[str] = []
             for name in frontier:
-                for caller, is_async in self._callers.get(name, []):
+                # Constructing a class is how its __init__ gets called.
+                keys = (
+                    [name, name.removesuffix(".__init__")] if name.endswith(".__init__") else [name]
+                )
+                for caller, is_async in [c for key in keys for c in self._callers.get(key, [])]:
                     if caller in seen or is_async:
                         continue
                     seen.add(caller)

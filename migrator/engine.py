@@ -395,11 +395,15 @@ def _analyse(
     classifier = Classifier(
         linker, test_patterns=config.test_patterns, async_chain_depth=config.async_chain_depth
     )
-    callers = _CallerSearch(
-        classifier, facts, contents, by_path, index, cache, rules.digest, root, config
-    )
+    callers = _CallerSearch(classifier, rules, facts, contents, by_path, index, cache, root, config)
     caller_words = callers.run()
-    classifier.use_caller_files(callers.facts.values())
+    if callers.facts:
+        # Name resolution now also knows the callers' imports and re-exports.
+        linker = callers.linker
+        classifier = Classifier(
+            linker, test_patterns=config.test_patterns, async_chain_depth=config.async_chain_depth
+        )
+    classifier.chain_truncated = callers.truncated
     if index is not None:
         index.save(
             names | caller_words,
@@ -457,6 +461,11 @@ def _covers_root(paths: Sequence[str] | None, root: Path) -> bool:
     return False
 
 
+#: Parsing callers is for a message: past this many files the search stops, and
+#: the plans say the chain may be longer.
+_MAX_CALLER_FILES = 400
+
+
 class _CallerSearch:
     """Find the callers, anywhere in the tree, of functions whose sites are `not-async`.
 
@@ -471,38 +480,66 @@ class _CallerSearch:
     def __init__(
         self,
         classifier: Classifier,
+        rules: RuleSet,
         candidates: dict[str, FileFacts],
         contents: dict[str, bytes],
         by_path: dict[str, SourceFile],
         index: PrefilterIndex | None,
         cache: FactsCache | None,
-        digest: str,
         root: Path,
         config: Config,
     ) -> None:
         self.classifier = classifier
+        self.rules = rules
+        #: Linker over the candidates and the caller files found so far.
+        self.linker = classifier.linker
         self.candidates = candidates
         self.contents = contents
         self.by_path = by_path
         self.index = index
         self.cache = cache
-        self.digest = f"{digest}/callers"
+        self.digest = f"{rules.digest}/callers"
         self.root = root
         self.config = config
         self.facts: dict[str, FileFacts] = {}
         self.matched: set[str] = set()
+        #: The search stopped at _MAX_CALLER_FILES; chains may be incomplete.
+        self.truncated = False
 
     def run(self) -> frozenset[str]:
         frontier = self._not_async_functions()
-        searched: set[str] = set()
+        searched: set[tuple[str, str]] = set()
         for _ in range(self.config.async_chain_depth):
-            words = {name.rsplit(".", 1)[-1] for name in frontier} - searched
-            if not words:
-                break
-            self._search(frozenset(words))
-            searched |= words
+            # A re-export found by one search gives new pairs for the same functions.
+            while pairs := self._pairs(frontier) - searched:
+                self._search(pairs)
+                searched |= pairs
             frontier = self._sync_callers_of(frontier)
-        return frozenset(searched)
+            if not frontier:
+                break
+        return frozenset(word for pair in searched for word in pair)
+
+    def _pairs(self, functions: set[str]) -> set[tuple[str, str]]:
+        """(name, anchor) word pairs a caller of `functions` must both contain.
+
+        A caller reaches a module function through its module (or a re-export of
+        it) and a method through its class, so the bare name alone, often a common
+        word like `run`, is never enough to make a file worth parsing.
+        """
+        linker = self.linker
+        pairs: set[tuple[str, str]] = set()
+        for function in functions:
+            name = function.rpartition(".")[2]
+            targets = {function}
+            # Names bound to the function elsewhere (re-exports) reach it too.
+            targets |= {alias for alias in linker.symbols if linker.canonical(alias)[0] == function}
+            for target in targets:
+                target_owner, _, target_name = target.rpartition(".")
+                anchor = target_owner.rsplit(".", 1)[-1]
+                # A function is reached through its module or class, __init__ by
+                # constructing the class (whose name is then both words).
+                pairs.add((anchor, anchor) if name == "__init__" else (target_name, anchor))
+        return pairs
 
     def _not_async_functions(self) -> set[str]:
         functions: set[str] = set()
@@ -513,11 +550,25 @@ class _CallerSearch:
                     functions.add(f"{facts.module}.{finding.scope.function}")
         return functions
 
-    def _search(self, words: frozenset[str]) -> None:
+    def _search(self, pairs: set[tuple[str, str]]) -> None:
+        before = len(self.facts)
+        self._scan(pairs)
+        if len(self.facts) != before:
+            self.linker = Linker(self.rules, [*self.candidates.values(), *self.facts.values()])
+
+    def _scan(self, pairs: set[tuple[str, str]]) -> None:
+        words = frozenset(word for pair in pairs for word in pair)
+        # Cheap screen first: a caller must name the anchor (a module or class name,
+        # usually rare), so substring needles of the anchors reject almost every file
+        # before the word regex, which is slow over a whole tree, runs.
+        screen = Prefilter(frozenset(anchor for _, anchor in pairs))
         pattern = names_pattern(words)
         for relpath, source in self.by_path.items():
             if relpath in self.candidates or relpath in self.facts:
                 continue
+            if len(self.matched) >= _MAX_CALLER_FILES:
+                self.truncated = True
+                return
             raw = self.contents.get(relpath)
             if raw is None:
                 if self.index is not None and words <= self.index.words:
@@ -526,7 +577,10 @@ class _CallerSearch:
                     raw = source.path.read_bytes()
                 except OSError:
                     continue
-            if not pattern.search(raw):
+            if not screen(raw):
+                continue
+            found = {m.decode("utf-8") for m in pattern.findall(raw)}
+            if not any(name in found and anchor in found for name, anchor in pairs):
                 continue
             self.matched.add(relpath)
             facts = self._extract(relpath, raw)
@@ -554,12 +608,16 @@ class _CallerSearch:
 
     def _sync_callers_of(self, functions: set[str]) -> set[str]:
         callers: set[str] = set()
-        linker = self.classifier.linker
+        linker = self.linker
+        # Constructing a class calls its __init__.
+        wanted = functions | {
+            f.removesuffix(".__init__") for f in functions if f.endswith(".__init__")
+        }
         for facts in [*self.candidates.values(), *self.facts.values()]:
             for function in facts.functions:
                 if function.is_async:
                     continue
-                if any(linker.canonical(callee)[0] in functions for callee in function.calls):
+                if any(linker.canonical(callee)[0] in wanted for callee in function.calls):
                     callers.add(function.qualname)
         return callers - functions
 

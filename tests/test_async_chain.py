@@ -68,3 +68,35 @@ def test_warm_run_with_the_prefilter_index_gives_the_same_chain(tmp_path: Path) 
         encoding="utf-8",
     )
     assert _plan(root, cache=True)[0] == ("lib.service.make",)
+
+
+def test_callers_through_a_reexport_and_through_construction(tmp_path: Path) -> None:
+    files = {
+        "pkg/__init__.py": "from pkg.sites import build\n",
+        "pkg/sites.py": (
+            "from netra_backend.app.agents.tool_dispatcher import ToolDispatcher\n\n\n"
+            "def build():\n    return ToolDispatcher()\n\n\n"
+            "class Holder:\n    def __init__(self):\n        self.d = ToolDispatcher()\n"
+        ),
+        "app/__init__.py": "",
+        "app/jobs.py": "from pkg import build\n\n\ndef nightly():\n    return build()\n",
+        "app/boot.py": "from pkg.sites import Holder\n\n\ndef start():\n    return Holder()\n",
+        "app/noise.py": "def build():\n    return 1\n\n\ndef run():\n    return build()\n",
+    }
+    for relpath, text in files.items():
+        (tmp_path / relpath).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relpath).write_text(text, encoding="utf-8")
+    result = analyse(
+        Config(root=tmp_path, jobs=1, cache=False), load_rule_set([]), [str(tmp_path)]
+    ).result
+    chains = {f.scope.function: f.fix.async_chain for f in result.findings if f.fix is not None}
+    assert chains == {"build": ("app.jobs.nightly",), "Holder.__init__": ("app.boot.start",)}
+
+
+def test_capped_search_says_the_chain_may_be_longer(tmp_path: Path, monkeypatch) -> None:
+    from migrator import engine
+
+    monkeypatch.setattr(engine, "_MAX_CALLER_FILES", 1)
+    chain, message, _ = _plan(_tree(tmp_path), cache=False)
+    assert chain == ("lib.service.make",)
+    assert "there may be more" in message
