@@ -11,7 +11,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -279,12 +279,22 @@ class _Walker:
 def module_name(
     relpath: str, root: Path, source_roots: Iterable[str] = ("src",)
 ) -> tuple[str, bool]:
-    """The dotted module name of a file and whether it is a package `__init__`.
+    """The dotted module name of a file in the work tree, and whether it is a package `__init__`."""
+    return module_name_in(
+        relpath, lambda folder: (root / folder / "__init__.py").is_file(), source_roots
+    )
+
+
+def module_name_in(
+    relpath: str, is_package_folder: Callable[[str], bool], source_roots: Iterable[str] = ("src",)
+) -> tuple[str, bool]:
+    """The dotted module name of a file, given which folders are packages.
 
     Package folders (with `__init__.py`) are walked upwards from the file; a file
     whose folder is not a package is a top-level module, unless it sits under a
     configured source root, where the path below the root gives the name (for
-    namespace packages).
+    namespace packages). `is_package_folder` takes a folder relative to the root,
+    so the same rule serves the work tree and a commit's file list (history).
     """
     parts = list(PurePosixPath(relpath).parts)
     is_package = parts[-1] == "__init__.py"
@@ -292,7 +302,7 @@ def module_name(
     folders = parts[:-1]
     names: list[str] = []
     index = len(folders)
-    while index > 0 and (root.joinpath(*folders[:index]) / "__init__.py").is_file():
+    while index > 0 and is_package_folder("/".join(folders[:index])):
         names.insert(0, folders[index - 1])
         index -= 1
     if not names:

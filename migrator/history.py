@@ -23,7 +23,7 @@ from pathlib import PurePosixPath
 from migrator import engine as _engine
 from migrator.classify import Classifier
 from migrator.config import DEFAULT_EXCLUDES, Config
-from migrator.discovery import is_test_path
+from migrator.discovery import is_test_path, module_name_in
 from migrator.engine import apply_suppressions, names_pattern
 from migrator.facts import FileFacts
 from migrator.gitutil import Commit, GitError, TreeEntry, python_commits, python_tree, read_blobs
@@ -76,24 +76,7 @@ def module_for(
 
     `packages` holds the folders (relative to the root) that have an `__init__.py`.
     """
-    parts = list(PurePosixPath(relpath).parts)
-    is_package = parts[-1] == "__init__.py"
-    stem = parts[-1][:-3] if parts[-1].endswith(".py") else parts[-1]
-    folders = parts[:-1]
-    names: list[str] = []
-    index = len(folders)
-    while index > 0 and "/".join(folders[:index]) in packages:
-        names.insert(0, folders[index - 1])
-        index -= 1
-    if not names:
-        for source_root in sorted(source_roots, key=len, reverse=True):
-            root_parts = [p for p in PurePosixPath(source_root).parts if p not in {".", ""}]
-            if root_parts and folders[: len(root_parts)] == root_parts:
-                names = folders[len(root_parts) :]
-                break
-    if is_package:
-        return ".".join(names) or stem, True
-    return ".".join([*names, stem]), False
+    return module_name_in(relpath, packages.__contains__, source_roots)
 
 
 def _extract_blob(

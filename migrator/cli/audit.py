@@ -14,8 +14,13 @@ import typer
 from migrator.cli.common import (
     EXIT_BLOCKING,
     EXIT_OK,
+    config_option,
     fail,
+    jobs_option,
+    no_cache_option,
     parse_kinds,
+    root_option,
+    rules_option,
     setup,
     write_output,
 )
@@ -66,23 +71,11 @@ def audit_command(
         "--fail-on",
         help="Comma-separated kinds that block (default: singleton,legacy-factory,super-init-none).",
     ),
-    jobs: Optional[int] = typer.Option(
-        None, "--jobs", "-j", min=0, help="Parallel workers (default: all cores; 1 = no pool)."
-    ),
-    rules: Optional[list[str]] = typer.Option(
-        None, "--rules", "-r", help="A rule pack file or shipped pack id; repeat for several."
-    ),
-    root: Optional[Path] = typer.Option(
-        None,
-        "--root",
-        help="The repository root (default: nearest folder with .git or a migrator config).",
-    ),
-    config_file: Optional[Path] = typer.Option(
-        None, "--config", help="Read settings from this file instead of the root's pyproject.toml."
-    ),
-    no_cache: bool = typer.Option(
-        False, "--no-cache", help="Neither read nor write the .migrator_cache folder."
-    ),
+    jobs: Optional[int] = jobs_option(),
+    rules: Optional[list[str]] = rules_option(),
+    root: Optional[Path] = root_option(),
+    config_file: Optional[Path] = config_option(),
+    no_cache: bool = no_cache_option(),
     changed_since: Optional[str] = typer.Option(
         None,
         "--changed-since",

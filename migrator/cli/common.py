@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import typer
 
@@ -16,6 +16,42 @@ from migrator.rules import RulePackError, RuleSet, load_rule_set
 EXIT_OK = 0
 EXIT_BLOCKING = 1
 EXIT_USAGE = 2
+
+
+# The options every analysing command takes, declared once so that their flags and
+# help read the same everywhere. Each call makes a fresh OptionInfo per command.
+
+
+def jobs_option() -> Any:
+    return typer.Option(
+        None, "--jobs", "-j", min=0, help="Parallel workers (default: all cores; 1 = no pool)."
+    )
+
+
+def rules_option() -> Any:
+    return typer.Option(
+        None, "--rules", "-r", help="A rule pack file or shipped pack id; repeat for several."
+    )
+
+
+def root_option() -> Any:
+    return typer.Option(
+        None,
+        "--root",
+        help="The repository root (default: nearest folder with .git or a migrator config).",
+    )
+
+
+def config_option() -> Any:
+    return typer.Option(
+        None, "--config", help="Read settings from this file instead of the root's pyproject.toml."
+    )
+
+
+def no_cache_option() -> Any:
+    return typer.Option(
+        False, "--no-cache", help="Neither read nor write the .migrator_cache folder."
+    )
 
 
 def fail(message: str) -> NoReturn:

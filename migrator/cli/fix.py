@@ -9,7 +9,18 @@ from typing import Optional
 
 import typer
 
-from migrator.cli.common import EXIT_BLOCKING, EXIT_OK, fail, setup, write_output
+from migrator.cli.common import (
+    EXIT_BLOCKING,
+    EXIT_OK,
+    config_option,
+    fail,
+    jobs_option,
+    no_cache_option,
+    root_option,
+    rules_option,
+    setup,
+    write_output,
+)
 
 HELP = """Rewrite dispatcher creation sites to request-scoped factories, where certain.
 
@@ -48,23 +59,11 @@ def fix_command(
         "-o",
         help="With --diff: write the patch to FILE (or, with --split-by, into DIR).",
     ),
-    jobs: Optional[int] = typer.Option(
-        None, "--jobs", "-j", min=0, help="Parallel workers for the analysis (default: all cores)."
-    ),
-    rules: Optional[list[str]] = typer.Option(
-        None, "--rules", "-r", help="A rule pack file or shipped pack id; repeat for several."
-    ),
-    root: Optional[Path] = typer.Option(
-        None,
-        "--root",
-        help="The repository root (default: nearest folder with .git or a migrator config).",
-    ),
-    config_file: Optional[Path] = typer.Option(
-        None, "--config", help="Read settings from this file."
-    ),
-    no_cache: bool = typer.Option(
-        False, "--no-cache", help="Neither read nor write the .migrator_cache folder."
-    ),
+    jobs: Optional[int] = jobs_option(),
+    rules: Optional[list[str]] = rules_option(),
+    root: Optional[Path] = root_option(),
+    config_file: Optional[Path] = config_option(),
+    no_cache: bool = no_cache_option(),
 ) -> None:
     from rich.console import Console
 

@@ -10,7 +10,18 @@ from typing import Any, Optional
 import typer
 from typer.core import TyperGroup
 
-from migrator.cli.common import EXIT_OK, fail, parse_kinds, setup, write_output
+from migrator.cli.common import (
+    EXIT_OK,
+    config_option,
+    fail,
+    jobs_option,
+    no_cache_option,
+    parse_kinds,
+    root_option,
+    rules_option,
+    setup,
+    write_output,
+)
 
 HELP = """Report how far the migration has come: overall and per package, by kind,
 production against test code, the files with the most sites, the manual work
@@ -102,23 +113,11 @@ def report_command(
     fail_on: Optional[str] = typer.Option(
         None, "--fail-on", help="Comma-separated kinds counted as blocking (default: configured)."
     ),
-    jobs: Optional[int] = typer.Option(
-        None, "--jobs", "-j", min=0, help="Parallel workers (default: all cores; 1 = no pool)."
-    ),
-    rules: Optional[list[str]] = typer.Option(
-        None, "--rules", "-r", help="A rule pack file or shipped pack id; repeat for several."
-    ),
-    root: Optional[Path] = typer.Option(
-        None,
-        "--root",
-        help="The repository root (default: nearest folder with .git or a migrator config).",
-    ),
-    config_file: Optional[Path] = typer.Option(
-        None, "--config", help="Read settings from this file instead of the root's pyproject.toml."
-    ),
-    no_cache: bool = typer.Option(
-        False, "--no-cache", help="Neither read nor write the .migrator_cache folder."
-    ),
+    jobs: Optional[int] = jobs_option(),
+    rules: Optional[list[str]] = rules_option(),
+    root: Optional[Path] = root_option(),
+    config_file: Optional[Path] = config_option(),
+    no_cache: bool = no_cache_option(),
     title: str = typer.Option("Migration progress", "--title", help="Title of the HTML report."),
 ) -> None:
     if ctx.invoked_subcommand is not None:
