@@ -396,7 +396,7 @@ def _analyse(
         linker, test_patterns=config.test_patterns, async_chain_depth=config.async_chain_depth
     )
     callers = _CallerSearch(classifier, rules, facts, contents, by_path, index, cache, root, config)
-    caller_words = callers.run()
+    anchor_words = callers.run()
     if callers.facts:
         # Name resolution now also knows the callers' imports and re-exports.
         linker = callers.linker
@@ -406,14 +406,14 @@ def _analyse(
     classifier.chain_truncated = callers.truncated
     if index is not None:
         index.save(
-            names | caller_words,
+            names | anchor_words,
             {
                 relpath: signature
                 for relpath, signature in signatures.items()
                 if relpath not in facts_names
                 and relpath not in failed
                 and relpath in by_path
-                and relpath not in callers.matched
+                and relpath not in callers.anchored
             },
             started_ns,
         )
@@ -503,6 +503,8 @@ class _CallerSearch:
         self.config = config
         self.facts: dict[str, FileFacts] = {}
         self.matched: set[str] = set()
+        #: Files naming any anchor word: never indexed as clean of the anchors.
+        self.anchored: set[str] = set()
         #: The search stopped at _MAX_CALLER_FILES; chains may be incomplete.
         self.truncated = False
 
@@ -517,7 +519,12 @@ class _CallerSearch:
             frontier = self._sync_callers_of(frontier)
             if not frontier:
                 break
-        return frozenset(word for pair in searched for word in pair)
+        if self.truncated:
+            return frozenset()  # files past the cap were never looked at
+        # Only anchors join the prefilter index: every file holding one is kept out
+        # of its clean set (`anchored`), and a caller must hold its anchor, so a file
+        # indexed as clean can be skipped by any later search for these pairs.
+        return frozenset(anchor for _, anchor in searched)
 
     def _pairs(self, functions: set[str]) -> set[tuple[str, str]]:
         """(name, anchor) word pairs a caller of `functions` must both contain.
@@ -561,7 +568,8 @@ class _CallerSearch:
         # Cheap screen first: a caller must name the anchor (a module or class name,
         # usually rare), so substring needles of the anchors reject almost every file
         # before the word regex, which is slow over a whole tree, runs.
-        screen = Prefilter(frozenset(anchor for _, anchor in pairs))
+        anchors = frozenset(anchor for _, anchor in pairs)
+        screen = Prefilter(anchors)
         pattern = names_pattern(words)
         for relpath, source in self.by_path.items():
             if relpath in self.candidates or relpath in self.facts:
@@ -571,8 +579,8 @@ class _CallerSearch:
                 return
             raw = self.contents.get(relpath)
             if raw is None:
-                if self.index is not None and words <= self.index.words:
-                    continue  # indexed as mentioning none of these words, and unchanged
+                if self.index is not None and anchors <= self.index.words:
+                    continue  # indexed as naming none of these anchors, and unchanged
                 try:
                     raw = source.path.read_bytes()
                 except OSError:
@@ -580,6 +588,8 @@ class _CallerSearch:
             if not screen(raw):
                 continue
             found = {m.decode("utf-8") for m in pattern.findall(raw)}
+            if found & anchors:
+                self.anchored.add(relpath)
             if not any(name in found and anchor in found for name, anchor in pairs):
                 continue
             self.matched.add(relpath)

@@ -22,6 +22,7 @@ from libcst.codemod import CodemodContext
 from migrator.config import Config
 from migrator.discovery import is_test_path, module_name
 from migrator.engine import Analysis, Progress, analyse
+from migrator.extract import ExtractionError
 from migrator.model import AuditResult, Finding, FixAction
 from migrator.rules import RuleSet
 from migrator.source import SourceError, SourceText, decode, encode
@@ -196,19 +197,7 @@ def _fix_file(
             return FileChange(relpath, absolute, original, None, ())
         problem = verify(text, relpath)
         if problem is None:
-            from migrator.extract import ExtractionError
-
-            try:
-                again, _ = rewriter.rewrite(text, None, allowed)
-            except ExtractionError as error:
-                return FileChange(
-                    relpath,
-                    absolute,
-                    original,
-                    None,
-                    (),
-                    f"rewrite does not parse ({error}); left unchanged",
-                )
+            again, _ = rewriter.rewrite(text, None, allowed)
             if again != text:
                 problem = (
                     "a second run would change the result again (not idempotent); left unchanged"
@@ -216,6 +205,17 @@ def _fix_file(
         if problem is not None:
             return FileChange(relpath, absolute, original, None, (), problem)
         return FileChange(relpath, absolute, original, encode(source, text), tuple(rewritten))
+    except ExtractionError as error:
+        # The codemods' own output did not parse again (the re-analysis between the
+        # passes, or the idempotence run): nothing is written.
+        return FileChange(
+            relpath,
+            absolute,
+            original,
+            None,
+            (),
+            f"rewrite does not parse ({error}); left unchanged",
+        )
     except RecursionError:
         return FileChange(
             relpath, absolute, original, None, (), "too deeply nested to rewrite; left unchanged"

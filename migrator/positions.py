@@ -94,7 +94,10 @@ class Aligner:
 
     @staticmethod
     def usable(text: str) -> bool:
-        return "\r" not in text.replace("\r\n", "")
+        # A lone \r, or a form feed (which LibCST does not reproduce exactly, so its
+        # positions follow its own code rather than the file), and the two parsers
+        # need not agree: LibCST's positions are used.
+        return "\x0c" not in text and "\r" not in text.replace("\r\n", "")
 
     def note(self, node: cst.CSTNode) -> None:
         kind = _KIND_BY_TYPE.get(type(node))

@@ -60,7 +60,9 @@ class Match:
 class Linker:
     def __init__(self, rules: RuleSet, files: Iterable[FileFacts]) -> None:
         self.rules = rules
-        self.files = {facts.relpath: facts for facts in files}
+        # Sorted by path: the first binding of a name wins below, and it must not
+        # depend on the order in which workers happened to finish.
+        self.files = {facts.relpath: facts for facts in sorted(files, key=lambda f: f.relpath)}
         self.symbols: dict[str, str] = {}
         self.binding_origin: dict[str, tuple[str, int, str]] = {}
         for facts in self.files.values():

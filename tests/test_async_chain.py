@@ -100,3 +100,42 @@ def test_capped_search_says_the_chain_may_be_longer(tmp_path: Path, monkeypatch)
     chain, message, _ = _plan(_tree(tmp_path), cache=False)
     assert chain == ("lib.service.make",)
     assert "there may be more" in message
+
+
+def test_warm_index_never_hides_a_file_that_names_a_searched_word(tmp_path: Path) -> None:
+    """Found in review: caller words entered the prefilter index as 'absent' from files
+    that contained them, so a warm run missed a site a cold run found."""
+    import os
+    import time
+
+    files = {
+        "lib/__init__.py": "",
+        "lib/alpha.py": (
+            "from netra_backend.app.agents.tool_dispatcher import ToolDispatcher\n\n\n"
+            "def run():\n    return ToolDispatcher()\n"
+        ),
+        "lib/helpers.py": "def run():\n    return 1\n",
+        "lib/d.py": "from lib.helpers import run\n\n\ndef f():\n    return run()\n",
+    }
+    for relpath, text in files.items():
+        (tmp_path / relpath).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relpath).write_text(text, encoding="utf-8")
+    old = time.time() - 60
+    for path in tmp_path.rglob("*.py"):
+        os.utime(path, (old, old))
+    # The index skips files whose change time is within 2 s of the run ("racily
+    # clean"); the change time cannot be set back, so wait it out once.
+    time.sleep(2.2)
+
+    def sites(cache: bool) -> list[tuple[str, str | None]]:
+        config = Config(root=tmp_path, jobs=1, cache=cache)
+        result = analyse(config, load_rule_set([]), [str(tmp_path)]).result
+        return sorted((f.path, f.scope.function) for f in result.findings)
+
+    sites(cache=True)  # fills the cache and the prefilter index
+    (tmp_path / "lib" / "helpers.py").write_text(
+        "from netra_backend.app.agents.tool_dispatcher import ToolDispatcher\n\nrun = ToolDispatcher\n",
+        encoding="utf-8",
+    )
+    assert sites(cache=True) == sites(cache=False)
+    assert ("lib/d.py", "f") in sites(cache=False)

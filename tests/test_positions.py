@@ -113,3 +113,47 @@ def test_fixtures_and_real_packages(monkeypatch: pytest.MonkeyPatch) -> None:
         assert fast == slow, path
         held += ok
     assert held >= 0.95 * len(files), "the fallback should be rare, else the speed-up is gone"
+
+
+def test_form_feed_uses_libcst_positions_and_fix_stays_safe(tmp_path: Path) -> None:
+    """Found in review: LibCST does not reproduce a form feed at the start of a line,
+    so its positions and CPython's differ there. Such files use LibCST's positions
+    (those the codemods match on), and fix either rewrites the site or, when LibCST
+    cannot regenerate the file, leaves it unchanged with a clear reason."""
+    import libcst as cst
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
+    from migrator.config import Config
+    from migrator.fixer import plan_fixes, write_changes
+    from migrator.rules import load_rule_set
+
+    text = (
+        "from netra_backend.app.agents.tool_dispatcher import ToolDispatcher\n\n\n"
+        "async def handle(user_context):\n"
+        "\x0c    d = ToolDispatcher(user_context=None)\n"
+        "    await d.dispatch('x')\n"
+    )
+    assert not positions.Aligner.usable(text)
+    [call] = extract(text, "ff.py", "ff", False, frozenset({"ToolDispatcher"})).calls
+    wrapper = MetadataWrapper(cst.parse_module(text), unsafe_skip_copy=True)
+    libcst_calls = [
+        r
+        for n, r in wrapper.resolve(PositionProvider).items()
+        if isinstance(n, cst.Call)
+        and isinstance(n.func, cst.Name)
+        and n.func.value == "ToolDispatcher"
+    ]
+    assert [(call.span.line, call.span.column)] == [
+        (r.start.line, r.start.column) for r in libcst_calls
+    ]
+
+    (tmp_path / "ff.py").write_text(text, encoding="utf-8")
+    config = Config(root=tmp_path, cache=False, jobs=1)
+    result = write_changes(plan_fixes(config, load_rule_set([]), [str(tmp_path)]), tmp_path)
+    errors = [c.error for c in result.changes if c.error]
+    assert all("internal error" not in e for e in errors)
+    after = (tmp_path / "ff.py").read_text(encoding="utf-8")
+    if result.written:
+        compile(after, "ff.py", "exec")
+    else:
+        assert after == text and errors and "does not parse" in errors[0]
