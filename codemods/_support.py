@@ -446,6 +446,15 @@ def _local_name(alias: cst.ImportAlias) -> str:
     return _code(alias.name).split(".")[0]
 
 
+def update_imports(
+    module: cst.Module, targets: Iterable[CallTarget], old_roots: Iterable[str]
+) -> cst.Module:
+    """After a rewrite: import the targets the file now calls, drop the old names left unused."""
+    for target in targets:
+        module = add_import(module, target)
+    return remove_unused_imports(module, old_roots)
+
+
 def root_name(expr: cst.BaseExpression) -> str | None:
     while isinstance(expr, cst.Attribute):
         expr = expr.value

@@ -53,20 +53,19 @@ from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
 from libcst.metadata import PositionProvider
 
 from codemods._support import (
-    add_import,
     build_call,
     callee_for,
     init_codemod,
     load_findings,
     load_rules,
     plan_rewrite,
-    remove_unused_imports,
     root_name,
     site_key,
     sites,
+    update_imports,
 )
 from migrator.model import Finding, FixAction
-from migrator.rules import RuleSet
+from migrator.rules import CallTarget, RuleSet
 
 
 class RewriteToFactory(VisitorBasedCodemodCommand):
@@ -91,7 +90,7 @@ class RewriteToFactory(VisitorBasedCodemodCommand):
         self.sites = sites(load_findings(findings, context), actions)
         self.rewritten: list[Finding] = []
         self._awaits: set[int] = set()
-        self._needed_imports: list[object] = []
+        self._needed_imports: list[CallTarget] = []
         self._old_roots: set[str] = set()
 
     @staticmethod
@@ -156,7 +155,4 @@ class RewriteToFactory(VisitorBasedCodemodCommand):
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
         if not self.rewritten:
             return updated_node
-        module = updated_node
-        for target in self._needed_imports:
-            module = add_import(module, target)  # type: ignore[arg-type]
-        return remove_unused_imports(module, self._old_roots)
+        return update_imports(updated_node, self._needed_imports, self._old_roots)

@@ -9,51 +9,52 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter, defaultdict
-from collections.abc import Iterable
 
 from migrator.facts import ArgFacts, CallFacts, CallForm, FileFacts, FunctionFacts, Storage
 from migrator.mapping import bind_call, map_arguments
-from migrator.model import Finding, FixAction, FixPlan, Kind, ScopeLevel
+from migrator.model import Finding, FixAction, FixPlan, Kind, ManualReason, ScopeLevel
 from migrator.resolve import FamilyMember, Linker, Match, TargetKind, base_call_context
 from migrator.rules import CallTarget, ClassRule
 
-_MESSAGES: dict[str, str] = {
-    "uncertain": "The class is chosen at run time; check each choice by hand.",
-    "kwargs-forwarding": "The user context may be hidden in forwarded *args/**kwargs; "
+_MESSAGES: dict[ManualReason, str] = {
+    ManualReason.UNCERTAIN: "The class is chosen at run time; check each choice by hand.",
+    ManualReason.KWARGS_FORWARDING: "The user context may be hidden in forwarded *args/**kwargs; "
     "pass it explicitly, then run migrator again.",
-    "super-init": "This subclass must accept a user context and pass it to its base: add a "
+    ManualReason.SUPER_INIT: "This subclass must accept a user context and pass it to its base: add a "
     "`user_context` parameter to `__init__` and call `super().__init__(user_context=user_context, ...)`.",
-    "class-body": "A dispatcher in a class body is shared by every instance and user; "
+    ManualReason.CLASS_BODY: "A dispatcher in a class body is shared by every instance and user; "
     "create it per request inside an async method instead.",
-    "module-level": "A module-level dispatcher is shared by every user; create one per request "
+    ManualReason.MODULE_LEVEL: "A module-level dispatcher is shared by every user; create one per request "
     "where a user context exists and pass it down.",
-    "shared-instance": "The dispatcher is cached or stored globally, so every user shares it; "
+    ManualReason.SHARED_INSTANCE: "The dispatcher is cached or stored globally, so every user shares it; "
     "remove the cache and create one per request.",
-    "indirect-construction": "The class is passed as a factory; replace it with a function that "
+    ManualReason.INDIRECT_CONSTRUCTION: "The class is passed as a factory; replace it with a function that "
     "calls the request-scoped factory with the user context.",
-    "subclass": "No factory creates this subclass; give it a request-scoped factory or construct "
+    ManualReason.SUBCLASS: "No factory creates this subclass; give it a request-scoped factory or construct "
     "it with the user context by hand.",
-    "not-async": "The enclosing function is not async, so the factory cannot be awaited here; "
+    ManualReason.NOT_ASYNC: "The enclosing function is not async, so the factory cannot be awaited here; "
     "make it (and its callers) async first.",
-    "no-context-in-scope": "No user context is in scope; pass a UserExecutionContext into this "
+    ManualReason.NO_CONTEXT_IN_SCOPE: "No user context is in scope; pass a UserExecutionContext into this "
     "function first.",
-    "no-factory": "The rule pack names no factory for this class.",
+    ManualReason.NO_FACTORY: "The rule pack names no factory for this class.",
 }
 
 
-def _manual(reason: str, detail: str | None = None) -> FixPlan:
-    key = reason.split(":", 1)[0]
-    if key == "unmapped-argument":
-        name = reason.split(":", 1)[1]
-        message = f"The factory cannot take the argument `{name}`; decide how to provide it."
-    elif key == "missing-argument":
-        name = reason.split(":", 1)[1]
-        message = f"The factory requires `{name}`, which this call does not pass."
+def _manual(reason: ManualReason | str, detail: str | None = None) -> FixPlan:
+    """A manual plan; `reason` is a ManualReason, or `<reason>:<argument>` from the mapping."""
+    text = str(reason)
+    # ManualReason() refuses a reason outside the vocabulary: that would be a bug here.
+    key = ManualReason(text.split(":", 1)[0])
+    argument = text.split(":", 1)[1] if ":" in text else ""
+    if key is ManualReason.UNMAPPED_ARGUMENT:
+        message = f"The factory cannot take the argument `{argument}`; decide how to provide it."
+    elif key is ManualReason.MISSING_ARGUMENT:
+        message = f"The factory requires `{argument}`, which this call does not pass."
     else:
-        message = _MESSAGES.get(key, "Needs a person.")
+        message = _MESSAGES[key]
     if detail:
         message = f"{message} {detail}"
-    return FixPlan(FixAction.MANUAL, reason, message)
+    return FixPlan(FixAction.MANUAL, text, message)
 
 
 class Classifier:
@@ -96,7 +97,7 @@ class Classifier:
                 match,
                 Kind.UNCERTAIN,
                 test_code,
-                _manual("uncertain"),
+                _manual(ManualReason.UNCERTAIN),
                 "the class is chosen at run time",
             )
         match = matches[0]
@@ -128,7 +129,7 @@ class Classifier:
                     match,
                     Kind.UNCERTAIN,
                     test_code,
-                    _manual("kwargs-forwarding"),
+                    _manual(ManualReason.KWARGS_FORWARDING),
                     "the base __init__ gets forwarded **kwargs",
                 )
             return self._finding(
@@ -137,7 +138,7 @@ class Classifier:
                 match,
                 Kind.SUPER_INIT_NONE,
                 test_code,
-                _manual("super-init"),
+                _manual(ManualReason.SUPER_INIT),
                 f"{call.scope.class_name} calls its base without a user context",
             )
         return None
@@ -174,7 +175,7 @@ class Classifier:
                 match,
                 Kind.SINGLETON,
                 test_code,
-                _placement_plan(call) or _manual("indirect-construction"),
+                _placement_plan(call) or _manual(ManualReason.INDIRECT_CONSTRUCTION),
                 "the class is passed as a factory and called without a user context",
             )
         context_value = self._context_argument(call, member)
@@ -194,7 +195,7 @@ class Classifier:
                 match,
                 Kind.UNCERTAIN,
                 test_code,
-                _manual("kwargs-forwarding"),
+                _manual(ManualReason.KWARGS_FORWARDING),
                 "the user context may be in forwarded *args/**kwargs",
             )
         else:
@@ -207,7 +208,7 @@ class Classifier:
             )
             return self._finding(facts, call, match, kind, test_code, plan, why)
         if call.form is CallForm.PARTIAL:
-            plan = _placement_plan(call) or _manual("indirect-construction")
+            plan = _placement_plan(call) or _manual(ManualReason.INDIRECT_CONSTRUCTION)
         else:
             plan = self._plan(
                 facts,
@@ -250,12 +251,12 @@ class Classifier:
         if placement is not None:
             return placement
         if is_subclass:
-            return _manual("subclass")
+            return _manual(ManualReason.SUBCLASS)
         if factory is None:
-            return _manual("no-factory")
+            return _manual(ManualReason.NO_FACTORY)
         function = facts.functions[call.function] if call.function >= 0 else None
         if function is None or not function.is_async:
-            plan = _manual("not-async")
+            plan = _manual(ManualReason.NOT_ASYNC)
             chain = self.async_chain(function.qualname) if function is not None else ()
             if chain:
                 plan = FixPlan(
@@ -279,7 +280,9 @@ class Classifier:
         )
         if mapped.problem is not None:
             if mapped.problem == "too-many-positional":
-                return _manual("uncertain", "(more positional arguments than the signature has)")
+                return _manual(
+                    ManualReason.UNCERTAIN, "(more positional arguments than the signature has)"
+                )
             return _manual(mapped.problem)
         manager = rule.context_manager
         if (
@@ -408,11 +411,11 @@ class Classifier:
 def _placement_plan(call: CallFacts) -> FixPlan | None:
     """Manual plans that follow from where the site is, whatever it constructs."""
     if call.scope.level is ScopeLevel.CLASS:
-        return _manual("class-body")
+        return _manual(ManualReason.CLASS_BODY)
     if call.scope.level is ScopeLevel.MODULE:
-        return _manual("module-level")
+        return _manual(ManualReason.MODULE_LEVEL)
     if call.storage is not None:
-        return _manual("shared-instance", f"({_storage_text(call.storage)})")
+        return _manual(ManualReason.SHARED_INSTANCE, f"({_storage_text(call.storage)})")
     return None
 
 
@@ -440,10 +443,3 @@ def _with_fingerprint(finding: Finding, fingerprint: str) -> Finding:
     from dataclasses import replace
 
     return replace(finding, fingerprint=fingerprint)
-
-
-def all_findings(classifier: Classifier, files: Iterable[tuple[FileFacts, bool]]) -> list[Finding]:
-    out: list[Finding] = []
-    for facts, test_code in files:
-        out.extend(classifier.findings(facts, test_code))
-    return out

@@ -191,7 +191,6 @@ class _Walker:
         errors: list[FileError],
     ) -> None:
         self.root = root
-        self.root_text = str(root)
         self.base_rules = base_rules
         self.excluded = excluded
         self.respect_gitignore = respect_gitignore

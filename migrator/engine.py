@@ -179,10 +179,6 @@ def _identifiers_mention(
     return False
 
 
-#: What a worker returns for a file that mentions the names only in strings or comments.
-IRRELEVANT = "irrelevant"
-
-
 #: What a worker returns for one file: (relpath, facts, error).
 _JobResult = tuple[str, FileFacts | None, str | None]
 
@@ -551,6 +547,9 @@ class _CallerSearch:
     def _not_async_functions(self) -> set[str]:
         functions: set[str] = set()
         for facts in self.candidates.values():
+            # Only a site inside a sync function can be not-async: skip classifying the rest.
+            if not any(c.function >= 0 and not c.scope.is_async for c in facts.calls):
+                continue
             for finding in self.classifier.findings(facts, test_code=False):
                 plan = finding.fix
                 if plan is not None and plan.reason == "not-async" and finding.scope.function:
@@ -788,7 +787,3 @@ def apply_suppressions(findings: list[Finding], facts: dict[str, FileFacts]) -> 
                 finding = replace(finding, suppressed=True, suppression_reason=suppression.reason)
         out.append(finding)
     return out
-
-
-def default_jobs() -> int:
-    return os.cpu_count() or 1

@@ -25,7 +25,7 @@ from migrator.engine import Analysis, Progress, analyse
 from migrator.extract import ExtractionError
 from migrator.model import AuditResult, Finding, FixAction
 from migrator.rules import RuleSet
-from migrator.source import SourceError, SourceText, decode, encode
+from migrator.source import SourceError, decode, encode
 from migrator.writer import WriteRefused, write_atomic
 
 
@@ -333,8 +333,6 @@ def preview_sites(
     config: Config, rules: RuleSet, paths: Sequence[str] | None = None, *, style: Style = Style.AUTO
 ) -> list[SitePreview]:
     """Every rewritable site with the diff of rewriting it alone, in file and line order."""
-    import difflib
-
     analysis = analyse(config, rules, paths)
     root = Path(analysis.result.root)
     previews: list[SitePreview] = []
@@ -352,14 +350,7 @@ def preview_sites(
         text, done = rewriter.rewrite(source.text, None, frozenset({finding.fingerprint}))
         if not done or verify(text, finding.path) is not None:
             continue
-        diff = "".join(
-            difflib.unified_diff(
-                source.text.splitlines(keepends=True),
-                text.splitlines(keepends=True),
-                fromfile=f"a/{finding.path}",
-                tofile=f"b/{finding.path}",
-            )
-        )
+        diff = unified_diff(finding.path, source.text, text)
         previews.append(SitePreview(finding.path, finding, done[0][1], diff))
     return previews
 
@@ -397,8 +388,23 @@ def write_changes(
     )
 
 
-def source_text(change: FileChange) -> tuple[SourceText, SourceText | None]:
-    """Decoded old and new text of a change (for diffs)."""
-    old = decode(change.original)
-    new = decode(change.new) if change.new is not None else None
-    return old, new
+def unified_diff(path: str, old: str, new: str) -> str:
+    """A unified diff of one file, as `git apply` and `patch` read it."""
+    import difflib
+
+    lines = difflib.unified_diff(
+        old.splitlines(keepends=True),
+        new.splitlines(keepends=True),
+        fromfile=f"a/{path}",
+        tofile=f"b/{path}",
+    )
+    return "".join(
+        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
+    )
+
+
+def change_diff(change: FileChange) -> str:
+    """The diff of a planned change; empty when the file would not change."""
+    if change.new is None:
+        return ""
+    return unified_diff(change.path, decode(change.original).text, decode(change.new).text)

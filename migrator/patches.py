@@ -7,31 +7,16 @@ migration can land as a series of reviewable pull requests.
 
 from __future__ import annotations
 
-import difflib
 from collections import defaultdict
 from pathlib import Path, PurePosixPath
 
-from migrator.fixer import FileChange, FixPlanResult, source_text
+from migrator.fixer import FileChange, FixPlanResult, change_diff
 
 
 def package_of(relpath: str) -> str:
     """The top-level folder of a path; files at the root belong to `_root`."""
     parts = PurePosixPath(relpath).parts
     return parts[0] if len(parts) > 1 else "_root"
-
-
-def _diff(change: FileChange) -> str:
-    old, new = source_text(change)
-    if new is None:
-        return ""
-    return "".join(
-        difflib.unified_diff(
-            old.text.splitlines(keepends=True),
-            new.text.splitlines(keepends=True),
-            fromfile=f"a/{change.path}",
-            tofile=f"b/{change.path}",
-        )
-    )
 
 
 def write_split_patches(result: FixPlanResult, directory: Path) -> list[Path]:
@@ -51,7 +36,7 @@ def write_split_patches(result: FixPlanResult, directory: Path) -> list[Path]:
     for package in sorted(set(changes) | set(left)):
         if changes.get(package):
             patch = directory / f"{package}.patch"
-            patch.write_text("".join(_diff(c) for c in changes[package]), encoding="utf-8")
+            patch.write_text("".join(change_diff(c) for c in changes[package]), encoding="utf-8")
             written.append(patch)
         rewritten = [(f, action) for c in changes.get(package, []) for f, action in c.rewritten]
         lines = [f"# Migrate `{package}` to request-scoped dispatchers", ""]

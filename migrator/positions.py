@@ -19,7 +19,6 @@ break, the extractor falls back to `PositionProvider`.
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable
 from typing import Any
 
 import libcst as cst
@@ -27,19 +26,22 @@ from libcst.metadata import CodePosition, CodeRange
 
 FACTORY_KEYWORDS = frozenset({"default_factory", "factory"})
 
-#: (LibCST test, ast test) per kind of node whose position is reported.
-_KINDS: tuple[tuple[Callable[[cst.CSTNode], bool], Callable[[ast.AST], bool]], ...] = (
-    (lambda n: isinstance(n, cst.Call), lambda n: isinstance(n, ast.Call)),
-    (
-        lambda n: isinstance(n, cst.FunctionDef),
-        lambda n: isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)),
-    ),
-    (lambda n: isinstance(n, cst.ClassDef), lambda n: isinstance(n, ast.ClassDef)),
-    (lambda n: isinstance(n, cst.Import), lambda n: isinstance(n, ast.Import)),
-    (lambda n: isinstance(n, cst.ImportFrom), lambda n: isinstance(n, ast.ImportFrom)),
-    (lambda n: isinstance(n, cst.Assign), lambda n: isinstance(n, ast.Assign)),
-    (lambda n: isinstance(n, cst.AnnAssign), lambda n: isinstance(n, ast.AnnAssign)),
+#: The kinds of node whose position is reported: the LibCST type and the `ast` types.
+#: A kind's index is its place here; `default_factory=` values come last.
+_KINDS: tuple[tuple[type[cst.CSTNode], tuple[type[ast.AST], ...]], ...] = (
+    (cst.Call, (ast.Call,)),
+    (cst.FunctionDef, (ast.FunctionDef, ast.AsyncFunctionDef)),
+    (cst.ClassDef, (ast.ClassDef,)),
+    (cst.Import, (ast.Import,)),
+    (cst.ImportFrom, (ast.ImportFrom,)),
+    (cst.Assign, (ast.Assign,)),
+    (cst.AnnAssign, (ast.AnnAssign,)),
 )
+_KIND_BY_TYPE: dict[type, int] = {cst_type: index for index, (cst_type, _) in enumerate(_KINDS)}
+_KIND_BY_AST_TYPE: dict[type, int] = {
+    ast_type: index for index, (_, ast_types) in enumerate(_KINDS) for ast_type in ast_types
+}
+_FACTORY_KIND = len(_KINDS)
 
 
 def _start(node: Any) -> tuple[int, int, int, int]:
@@ -58,18 +60,6 @@ class Misaligned(Exception):
     """The two trees did not line up for some kind of node; use LibCST's positions."""
 
 
-_KIND_BY_TYPE: dict[type, int] = {
-    cst.Call: 0,
-    cst.FunctionDef: 1,
-    cst.ClassDef: 2,
-    cst.Import: 3,
-    cst.ImportFrom: 4,
-    cst.Assign: 5,
-    cst.AnnAssign: 6,
-}
-_FACTORY_KIND = len(_KINDS)
-
-
 class Aligner:
     """Positions handed out while a visitor walks the CST in source order.
 
@@ -82,10 +72,9 @@ class Aligner:
         self.lines = text.replace("\r\n", "\n").split("\n")
         kinds: list[list[ast.AST]] = [[] for _ in range(_FACTORY_KIND + 1)]
         for node in ast.walk(tree):
-            for index, (_, is_kind) in enumerate(_KINDS):
-                if is_kind(node):
-                    kinds[index].append(node)
-                    break
+            kind = _KIND_BY_AST_TYPE.get(type(node))
+            if kind is not None:
+                kinds[kind].append(node)
             if isinstance(node, ast.keyword) and node.arg in FACTORY_KEYWORDS:
                 kinds[_FACTORY_KIND].append(node.value)
         self.kinds = [sorted(nodes, key=_start) for nodes in kinds]

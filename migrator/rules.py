@@ -99,12 +99,6 @@ class ClassRule:
     arguments: tuple[tuple[str, ArgumentRule], ...]
     description: str
 
-    def argument_rule(self, name: str) -> ArgumentRule | None:
-        for key, rule in self.arguments:
-            if key == name:
-                return rule
-        return None
-
     @property
     def names(self) -> tuple[str, ...]:
         return (self.qualified_name, *self.aliases)
@@ -121,12 +115,6 @@ class LegacyFactoryRule:
     signature: tuple[str, ...]
     arguments: tuple[tuple[str, ArgumentRule], ...]
     description: str
-
-    def argument_rule(self, name: str) -> ArgumentRule | None:
-        for key, rule in self.arguments:
-            if key == name:
-                return rule
-        return None
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -10,7 +10,6 @@ import codecs
 import io
 import tokenize
 from dataclasses import dataclass
-from pathlib import Path
 
 
 class SourceError(Exception):
@@ -50,20 +49,6 @@ def decode(raw: bytes) -> SourceText:
         raise SourceError(f"unknown encoding {encoding!r} in the coding declaration") from None
     newline = "\r\n" if "\r\n" in text else ("\r" if "\r" in text and "\n" not in text else "\n")
     return SourceText(text=text, encoding=python_encoding, bom=bom, newline=newline)
-
-
-def read_source(path: Path) -> tuple[bytes, SourceText]:
-    try:
-        raw = path.read_bytes()
-    except PermissionError:
-        raise SourceError("permission denied; cannot read") from None
-    except FileNotFoundError:
-        raise SourceError("file disappeared during the run") from None
-    except IsADirectoryError:
-        raise SourceError("is a folder, not a file") from None
-    except OSError as error:
-        raise SourceError(f"cannot read: {error.strerror}") from None
-    return raw, decode(raw)
 
 
 def encode(source: SourceText, text: str) -> bytes:

@@ -49,3 +49,41 @@ def test_split_by_package_writes_applicable_patches(tmp_path: Path) -> None:
     expected = FIXTURES / "legacy_app_expected" / "fixed"
     for path in changed:
         assert path.read_bytes() == (expected / path.relative_to(app)).read_bytes()
+
+
+def test_split_patch_of_a_file_without_final_newline_applies(tmp_path: Path) -> None:
+    """The split patches share fix --diff's diff, marker for a missing final newline included."""
+    app = tmp_path / "app"
+    (app / "pkg").mkdir(parents=True)
+    (app / "pkg" / "__init__.py").write_text("")
+    source = (
+        "from netra_backend.app.agents.tool_dispatcher import ToolDispatcher\n\n\n"
+        "async def handle(user_context):\n    return ToolDispatcher(user_context=user_context)"
+    )
+    (app / "pkg" / "handlers.py").write_text(source)  # no newline at the end
+    subprocess.run(["git", "init", "-q"], cwd=app, check=True)
+    out = tmp_path / "patches"
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "migrator",
+            "fix",
+            "--no-cache",
+            "--diff",
+            "--split-by",
+            "package",
+            "--output",
+            str(out),
+            ".",
+        ],
+        cwd=app,
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stderr
+    patch = (out / "pkg.patch").read_text(encoding="utf-8")
+    assert "\\ No newline at end of file" in patch
+    subprocess.run(["git", "apply", str(out / "pkg.patch")], cwd=app, check=True)
+    text = (app / "pkg" / "handlers.py").read_text(encoding="utf-8")
+    assert "create_request_scoped" in text and not text.endswith("\n")

@@ -5,13 +5,16 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 
-from migrator.config import Config, ConfigError, find_root, load_config
 from migrator.model import Kind
-from migrator.rules import RulePackError, RuleSet, load_rule_set
+
+if TYPE_CHECKING:
+    # Imported where used: `migrator --help` should not pay for YAML and TOML parsing.
+    from migrator.config import Config
+    from migrator.rules import RuleSet
 
 EXIT_OK = 0
 EXIT_BLOCKING = 1
@@ -68,6 +71,9 @@ def setup(
     **overrides: object,
 ) -> tuple[Config, RuleSet, list[str]]:
     """Find the root, read the configuration, apply options, load the rule packs."""
+    from migrator.config import ConfigError, find_root, load_config
+    from migrator.rules import RulePackError, load_rule_set
+
     first = Path(paths[0]) if paths else Path.cwd()
     if root is not None:
         if not root.is_dir():

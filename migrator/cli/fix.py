@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import sys
 from pathlib import Path
 from typing import Optional
@@ -67,7 +66,7 @@ def fix_command(
 ) -> None:
     from rich.console import Console
 
-    from migrator.fixer import Style, plan_fixes, write_changes
+    from migrator.fixer import Style, change_diff, plan_fixes, write_changes
 
     try:
         chosen_style = Style(style)
@@ -94,7 +93,7 @@ def fix_command(
             written = write_split_patches(result, output)
             err.print(f"wrote {len(written)} patch file(s) to {output}")
         else:
-            text = "".join(unified_diff(c) for c in changed)
+            text = "".join(change_diff(c) for c in changed)
             if output is not None:
                 write_output(text, output)
             elif sys.stdout.isatty():
@@ -109,24 +108,6 @@ def fix_command(
     if check:
         raise typer.Exit(EXIT_BLOCKING if changed else EXIT_OK)
     raise typer.Exit(EXIT_OK)
-
-
-def unified_diff(change: object) -> str:
-    from migrator.fixer import FileChange, source_text
-
-    assert isinstance(change, FileChange)
-    old, new = source_text(change)
-    if new is None:
-        return ""
-    lines = difflib.unified_diff(
-        old.text.splitlines(keepends=True),
-        new.text.splitlines(keepends=True),
-        fromfile=f"a/{change.path}",
-        tofile=f"b/{change.path}",
-    )
-    return "".join(
-        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
-    )
 
 
 def _choose_sites(
