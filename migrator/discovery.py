@@ -76,8 +76,13 @@ def discover(
     exclude: Sequence[str] = (),
     respect_gitignore: bool = True,
     max_file_bytes: int | None = None,
+    on_found: Callable[[int], None] | None = None,
 ) -> Discovery:
-    """Find the Python files under `paths` (relative to the current folder or absolute)."""
+    """Find the Python files under `paths` (relative to the current folder or absolute).
+
+    `on_found` is called with the number of files found so far, every 100 files,
+    so a caller can start preparing for a large tree while the walk goes on.
+    """
     root = root.resolve()
     errors: list[FileError] = []
     found: dict[str, SourceFile] = {}
@@ -109,6 +114,8 @@ def discover(
             rules = walker.rules_for(rel) if respect_gitignore else base_rules
             for source in walker.walk(resolved, rel, rules):
                 found.setdefault(source.relpath, source)
+                if on_found is not None and len(found) % 100 == 0:
+                    on_found(len(found))
         elif resolved.is_file():
             # An explicitly named file is analysed even if ignored, like `git add -f`;
             # only its suffix is checked.

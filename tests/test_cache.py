@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import migrator.engine as engine
+from migrator import filestore
 from migrator.cache import FactsCache, PrefilterIndex
 from migrator.config import Config
 from migrator.rules import load_rule_set
@@ -41,13 +42,13 @@ def tree(tmp_path: Path) -> Path:
 
 def _count_extractions(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     calls: list[str] = []
-    original = engine._extract_job
+    original = filestore.extract_source
 
-    def counting(job: engine._Job) -> tuple[str, object, object]:
-        calls.append(job.relpath)
-        return original(job)  # type: ignore[return-value]
+    def counting(job: filestore.ExtractJob) -> filestore.ExtractResult:
+        calls.append(job[0])
+        return original(job)
 
-    monkeypatch.setattr(engine, "_extract_job", counting)
+    monkeypatch.setattr(filestore, "extract_source", counting)
     return calls
 
 

@@ -1,9 +1,9 @@
 """The pooled path of the engine gives exactly what the sequential path gives.
 
-A cold run over 500+ files forks its worker pool before reading, submits the
-first round's candidates while the rest of the tree is still being read, and
-keeps the pool for the later rounds of alias discovery. Lowering that threshold
-lets a small tree take the same path; its result must equal a one-job run.
+A cold run over 500+ files forks worker processes before reading; each reads,
+searches and extracts its own share of the files, for every round of alias
+discovery and for the caller search. Lowering that threshold lets a small tree
+take the same path; its result must equal a one-job run.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def test_pooled_run_equals_sequential_run(
 ) -> None:
     root = _tree(tmp_path)
     sequential = _summary(root, jobs=1, cache=False)
-    monkeypatch.setattr(engine, "_EARLY_POOL_FILES", 1)
+    monkeypatch.setattr(engine, "_WORKER_STORE_FILES", 1)
     pooled = _summary(root, jobs=2, cache=cache)
     assert pooled == sequential
     assert (

@@ -45,4 +45,13 @@ app.add_typer(report.app, name="report")
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except Exception as error:
+        from migrator.filestore import WorkerError
+
+        if not isinstance(error, WorkerError):
+            raise
+        # Not 1, which a CI gate reads as "blocking findings": the run did not finish.
+        typer.echo(f"migrator: error: {error}", err=True)
+        raise SystemExit(2) from None

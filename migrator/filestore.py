@@ -1,0 +1,644 @@
+"""Where a run keeps the bytes of the files, and the work done on them.
+
+A run reads each file once and then searches its bytes again and again: for the
+rule pack's names, for the aliases each round of linking discovers, and for the
+callers of functions whose sites cannot be rewritten until they are async. On a
+large tree, those searches and the LibCST extraction of the files they select are
+most of the work. So a cold run over many files forks worker processes, each of
+which reads, keeps, searches and extracts its own share of the files
+(`WorkerStores`), and the parent only links and classifies. A small or warm run
+keeps the bytes in the parent (`LocalStore`). Both answer the same questions with
+the same code (`Store`), so they give the same answers; `tests/test_engine_parallel.py`
+checks it.
+
+Every extraction works on the bytes that were read and hashed, never on a second
+read of the file, so a file edited during the run cannot be cached under the key
+of its earlier content.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import re
+import traceback
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+from typing import Any, cast
+
+from migrator.cache import IRRELEVANT_ENTRY, FactsCache, PrefilterIndex
+from migrator.config import Config
+from migrator.discovery import SourceFile, module_name
+from migrator.facts import FileFacts
+from migrator.source import SourceError, decode
+
+#: Below this many files to extract, a process pool costs more than it saves.
+PARALLEL_THRESHOLD = 12
+
+#: (relpath, facts, error). (relpath, None, None): the file names no word as an identifier.
+ExtractResult = tuple[str, FileFacts | None, str | None]
+#: (relpath, names an anchor word, contains a (name, anchor) pair).
+ScreenResult = tuple[str, bool, bool]
+#: Reports progress: (phase, files done since the last call).
+Tick = Callable[[str, int], None]
+
+
+class Meter:
+    """Turns increments from the stores into (phase, done, total) progress calls."""
+
+    def __init__(self, progress: Callable[[str, int, int], None] | None) -> None:
+        self.progress = progress
+        self.totals: dict[str, int] = {}
+        self.done: dict[str, int] = {}
+
+    def start(self, phase: str, total: int) -> None:
+        self.totals[phase] = total
+        self.done[phase] = 0
+        if self.progress is not None:
+            self.progress(phase, 0, total)
+
+    def advance(self, phase: str, count: int) -> None:
+        self.done[phase] = self.done.get(phase, 0) + count
+        if self.progress is not None and phase in self.totals:
+            self.progress(phase, self.done[phase], self.totals[phase])
+
+
+def names_pattern(names: Iterable[str]) -> re.Pattern[bytes]:
+    words = sorted(
+        {re.escape(name.encode("utf-8")) for name in names if name}, key=len, reverse=True
+    )
+    return re.compile(rb"(?<![A-Za-z0-9_])(?:" + b"|".join(words) + rb")(?![A-Za-z0-9_])")
+
+
+class Prefilter:
+    """Does a file's bytes mention one of `names` as a whole word?
+
+    Three stages, cheapest first. A few shared substrings ("needles": every name
+    contains one) are tested with `bytes in bytes`, a fast C search, which rejects
+    the great majority of files in a handful of passes; then each name; only a file
+    that contains a name as a substring is searched with the word-boundary pattern.
+    Profiling showed the boundary regex, run over every file, cost more than
+    everything else in a warm run.
+    """
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self.words = tuple(sorted({name.encode("utf-8") for name in names if name}))
+        self.needles = _needles(self.words)
+        self.pattern = names_pattern(w.decode("utf-8") for w in self.words) if self.words else None
+
+    def __call__(self, raw: bytes) -> bool:
+        if self.pattern is None:
+            return False
+        for needle in self.needles:
+            if needle in raw:
+                break
+        else:
+            return False
+        for word in self.words:
+            if word in raw:
+                return self.pattern.search(raw) is not None
+        return False
+
+
+def _needles(words: Sequence[bytes], shortest: int = 8) -> tuple[bytes, ...]:
+    """A small set of substrings such that every word contains one of them.
+
+    Greedy set cover over the substrings of at least `shortest` bytes (a word
+    shorter than that stands for itself); longer substrings win ties, since they
+    occur in fewer unrelated files.
+    """
+    uncovered = set(words)
+    chosen: list[bytes] = []
+    while uncovered:
+        counts: dict[bytes, int] = {}
+        for word in uncovered:
+            size = min(len(word), shortest)
+            seen = {
+                word[i : i + n]
+                for n in range(size, len(word) + 1)
+                for i in range(len(word) - n + 1)
+            }
+            for part in seen:
+                counts[part] = counts.get(part, 0) + 1
+        best = max(counts, key=lambda part: (counts[part], len(part), part))
+        chosen.append(best)
+        uncovered = {word for word in uncovered if best not in word}
+    return tuple(chosen)
+
+
+def identifiers_mention(
+    text: str, names: frozenset[str], imported_only: frozenset[str] = frozenset()
+) -> bool:
+    """Whether one of `names` is used as a Python identifier in `text` (by CPython's `ast`).
+
+    LibCST extraction records only what an identifier written in the file leads to
+    (a call's callee, an import, a base class, a name bound here; a string
+    annotation resolves only through a name bound here or a star import). A file
+    whose words match only inside strings or comments therefore yields no sites,
+    and CPython's parser, written in C, says so at a fraction of LibCST's cost:
+    profiling showed a 290 kB data module that lists "Dispatcher" as a job title
+    taking longer to extract than all the real sites of the corpus together.
+    Returns True (extract with LibCST) whenever `ast` cannot tell: a syntax error,
+    newer syntax, too deep nesting, or a star import.
+
+    A name in `imported_only` (an alias discovered in another module) counts only
+    where it is imported or read as an attribute: a class of the same name defined
+    and used in this file is a different object (twisted's IRC tests define their own
+    `Dispatcher`, which made a 100 kB file the longest job of a cold run).
+    """
+    if names <= imported_only and not _may_import_or_read(text, names):
+        return False
+    return _ast_mentions(text, names, imported_only)
+
+
+def _ast_mentions(text: str, names: frozenset[str], imported_only: frozenset[str]) -> bool:
+    import ast
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return True
+    local_names = names - imported_only
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute):
+            if node.attr in names:
+                return True
+            continue
+        if isinstance(node, ast.alias):
+            if node.name == "*":
+                return True
+            if not names.isdisjoint((*node.name.split("."), node.asname)):
+                return True
+            continue
+        if isinstance(node, ast.Name):
+            found: tuple[str | None, ...] = (node.id,)
+        elif isinstance(node, ast.ImportFrom):
+            found = tuple((node.module or "").split("."))
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            found = (node.name,)
+        elif isinstance(node, (ast.arg, ast.keyword)):
+            found = (node.arg,)
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            found = tuple(node.names)
+        elif isinstance(node, (ast.MatchAs, ast.MatchStar)):
+            found = (node.name,)
+        else:
+            continue
+        if not local_names.isdisjoint(found):
+            return True
+    return False
+
+
+#: An import statement: from `from` or `import` to the end of its logical line, a
+#: parenthesized name list and backslash continuations included (a `;` after it
+#: only makes the span longer, which errs on the safe side).
+_IMPORT_STATEMENT = re.compile(r"\b(?:from|import)\b(?:[^\n(\\]|\\\r?\n)*(?:\([^)]*\))?")
+
+
+def _may_import_or_read(text: str, names: frozenset[str]) -> bool:
+    """False only when no name can be imported, or read as an attribute, in `text`.
+
+    A cheap regular-expression check before `ast` for files where every name is an
+    alias discovered elsewhere, which count only there: a 290 kB data module that
+    mentions such a word in strings cost 65 ms to parse and walk. It errs towards
+    True (the attribute pattern allows whitespace, continuations and comments after
+    the dot; any import statement naming the word counts, wherever it stands).
+    """
+    words = "|".join(re.escape(name) for name in sorted(names))
+    attribute = rf"\.(?:\s|\\\r?\n|#[^\n]*)*(?:{words})\b"
+    if re.search(attribute, text):
+        return True
+    word = re.compile(rf"\b(?:{words})\b")
+    return any(word.search(statement.group()) for statement in _IMPORT_STATEMENT.finditer(text))
+
+
+#: One file to extract: (relpath, raw bytes, module, is_package, names, imported_only).
+ExtractJob = tuple[str, bytes, str, bool, frozenset[str], frozenset[str]]
+
+
+def extract_source(job: ExtractJob) -> ExtractResult:
+    """Decode and extract one file's bytes. Never raises for a bad file.
+
+    `imported_only` are names found by alias discovery (not written in a rule): a
+    file can only reach them through an import or an attribute.
+    """
+    from migrator.extract import ExtractionError, extract
+
+    relpath, raw, module, is_package, names, imported_only = job
+    try:
+        source = decode(raw)
+        if not identifiers_mention(source.text, names, imported_only):
+            return relpath, None, None
+        return relpath, extract(source.text, relpath, module, is_package, names), None
+    except (SourceError, ExtractionError) as error:
+        return relpath, None, str(error)
+    except RecursionError:
+        return relpath, None, "too deeply nested to analyse (recursion limit); skipped"
+    except Exception as error:
+        return (
+            relpath,
+            None,
+            f"internal error while analysing ({type(error).__name__}: {error}); please report it",
+        )
+
+
+def _extract_caller(job: ExtractJob) -> FileFacts | None:
+    from migrator.extract import ExtractionError, extract
+
+    relpath, raw, module, is_package, _, _ = job
+    try:
+        # No rule names: only the functions and the calls they make are recorded.
+        return extract(decode(raw).text, relpath, module, is_package, frozenset())
+    except (SourceError, ExtractionError, RecursionError):
+        return None  # not a candidate: its problems are reported when it becomes one
+
+
+class Store:
+    """The bytes of some files and the questions asked of them, in one process."""
+
+    def __init__(
+        self,
+        root: Path,
+        config: Config,
+        rules_digest: str,
+        cache: FactsCache | None,
+        *,
+        parallel: bool = False,
+    ) -> None:
+        self.root = root
+        self.config = config
+        self.rules_digest = rules_digest
+        self.cache = cache
+        #: Extract through a process pool when there are enough files (a local store).
+        self.parallel = parallel
+        self.sources: dict[str, SourceFile] = {}
+        self.contents: dict[str, bytes] = {}
+        self.tick: Tick | None = None
+
+    def _tick(self, phase: str, done: int) -> None:
+        if self.tick is not None:
+            self.tick(phase, done)
+
+    def own(self, files: Iterable[tuple[str, str]]) -> None:
+        """The (path, relpath) of the files this store answers for, read or not."""
+        for path, relpath in files:
+            self.sources[relpath] = SourceFile(Path(path), relpath)
+
+    def read(self, relpaths: Sequence[str]) -> tuple[list[tuple[str, str]], dict[str, list[int]]]:
+        """Read files into memory: (relpath, message) for those that cannot be read, and
+        the stat signature (for the prefilter index) of each file read, taken from the
+        handle it was read through."""
+        errors: list[tuple[str, str]] = []
+        signatures: dict[str, list[int]] = {}
+        for count, relpath in enumerate(relpaths, start=1):
+            try:
+                with open(self.sources[relpath].path, "rb") as handle:
+                    signatures[relpath] = PrefilterIndex.signature(os.fstat(handle.fileno()))
+                    self.contents[relpath] = handle.read()
+            except OSError as error:
+                signatures.pop(relpath, None)
+                errors.append((relpath, f"cannot read: {error.strerror or error}"))
+            if count % 250 == 0:
+                self._tick("read", 250)
+        self._tick("read", len(relpaths) % 250)
+        return errors, signatures
+
+    def search(
+        self,
+        words: frozenset[str],
+        names: frozenset[str],
+        extracted: Mapping[str, frozenset[str]],
+        skip: frozenset[str],
+    ) -> dict[str, frozenset[str]]:
+        """Files (not in `skip`) that mention one of `words`, or were extracted before,
+        whose names changed.
+
+        The value is the set of `names` the file mentions as whole words: extraction
+        depends on nothing else, so a name found only inside a longer identifier
+        (`Dispatcher` in `ToolDispatcher`) does not force a re-extraction.
+        """
+        prefilter = Prefilter(words)
+        pattern = names_pattern(names)
+        changed: dict[str, frozenset[str]] = {}
+        for relpath, raw in self.contents.items():
+            if relpath in skip:
+                continue
+            if relpath in extracted or prefilter(raw):
+                present = frozenset(m.decode("utf-8") for m in set(pattern.findall(raw)))
+                if extracted.get(relpath) != present:
+                    changed[relpath] = present
+        return changed
+
+    def extract(
+        self, wanted: Mapping[str, frozenset[str]], rule_names: frozenset[str]
+    ) -> list[ExtractResult]:
+        """Extract the files of `wanted` with the names each mentions, through the cache."""
+        results: list[ExtractResult] = []
+        pending: list[tuple[ExtractJob, str | None]] = []
+        for relpath in sorted(wanted):
+            present = wanted[relpath]
+            raw = self.contents[relpath]
+            module, is_package = module_name(relpath, self.root, self.config.source_roots)
+            key = None
+            if self.cache is not None:
+                key = FactsCache.key(raw, relpath, self.rules_digest, present, module, is_package)
+                cached = self.cache.lookup(key)
+                if cached is not None:
+                    facts = cached if isinstance(cached, FileFacts) else None
+                    results.append((relpath, facts, None))
+                    self._tick("analyse", 1)
+                    continue
+            job = (relpath, raw, module, is_package, present, present - rule_names)
+            pending.append((job, key))
+        keys = {job[0]: key for job, key in pending}
+        for relpath, facts, error in self._map(extract_source, [job for job, _ in pending]):
+            key = keys[relpath]
+            if self.cache is not None and key is not None and error is None:
+                self.cache.put(key, facts if facts is not None else IRRELEVANT_ENTRY)
+            results.append((relpath, facts, error))
+            self._tick("analyse", 1)
+        return results
+
+    def _map(self, function: Callable[[ExtractJob], Any], jobs: list[ExtractJob]) -> Iterable[Any]:
+        jobs_wanted = self.config.effective_jobs
+        if not self.parallel or len(jobs) < PARALLEL_THRESHOLD or jobs_wanted <= 1:
+            return map(function, jobs)
+        workers = min(jobs_wanted, max(1, len(jobs) // 4))
+        chunk = max(1, min(16, len(jobs) // (workers * 4)))
+        return _pool_map(function, jobs, workers, chunk)
+
+    def screen(
+        self, pairs: frozenset[tuple[str, str]], skip: frozenset[str], covered: bool
+    ) -> list[ScreenResult]:
+        """Files (not in `skip`) that name an anchor of `pairs`, and whether they hold a pair.
+
+        A caller must name its anchor (a module or class name, usually rare), so
+        substring needles of the anchors reject almost every file before the word
+        pattern runs. A file not read (clean in the prefilter index) is skipped when
+        the index `covered` the anchors, else read now.
+        """
+        words = frozenset(word for pair in pairs for word in pair)
+        anchors = frozenset(anchor for _, anchor in pairs)
+        prefilter = Prefilter(anchors)
+        pattern = names_pattern(words)
+        found_files: list[ScreenResult] = []
+        for relpath, source in self.sources.items():
+            if relpath in skip:
+                continue
+            raw = self.contents.get(relpath)
+            if raw is None:
+                if covered:
+                    continue
+                try:
+                    raw = source.path.read_bytes()
+                except OSError:
+                    continue
+            if not prefilter(raw):
+                continue
+            found = {m.decode("utf-8") for m in pattern.findall(raw)}
+            if found & anchors:
+                matches = any(name in found and anchor in found for name, anchor in pairs)
+                found_files.append((relpath, True, matches))
+        return found_files
+
+    def extract_callers(self, relpaths: Sequence[str], digest: str) -> dict[str, FileFacts]:
+        """Functions and calls of caller files (no rule names), through the cache."""
+        facts: dict[str, FileFacts] = {}
+        pending: list[tuple[ExtractJob, str | None]] = []
+        for relpath in relpaths:
+            raw = self.contents.get(relpath)
+            if raw is None:
+                try:
+                    raw = self.sources[relpath].path.read_bytes()
+                except OSError:
+                    continue
+            module, is_package = module_name(relpath, self.root, self.config.source_roots)
+            key = None
+            if self.cache is not None:
+                key = FactsCache.key(raw, relpath, digest, frozenset(), module, is_package)
+                cached = self.cache.lookup(key)
+                if isinstance(cached, FileFacts):
+                    facts[relpath] = cached
+                    continue
+            pending.append(((relpath, raw, module, is_package, frozenset(), frozenset()), key))
+        extracted = self._map(_extract_caller, [job for job, _ in pending])
+        for (job, key), result in zip(pending, extracted, strict=True):
+            if result is None:
+                continue
+            facts[job[0]] = result
+            if self.cache is not None and key is not None:
+                self.cache.put(key, result)
+        return facts
+
+
+def _pool_map(
+    function: Callable[[ExtractJob], Any], jobs: list[ExtractJob], workers: int, chunk: int
+) -> Iterable[Any]:
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        yield from pool.map(function, jobs, chunksize=chunk)
+
+
+# --------------------------------------------------------------------- worker stores
+
+
+class WorkerError(RuntimeError):
+    """A worker process failed or ended; the message says which and how."""
+
+
+def _serve(connection: Connection, store: Store) -> None:
+    """A worker's loop: answer (method, args) requests until told to stop."""
+    import migrator.extract  # noqa: F401  (LibCST is needed by every share)
+
+    def tick(phase: str, done: int) -> None:
+        if done:
+            connection.send(("tick", phase, done))
+
+    store.tick = tick
+    cache = store.cache
+    while True:
+        request = connection.recv()
+        if request is None:
+            return
+        method, args = request
+        used_before = set(cache.used) if cache is not None else set()
+        hits_before = cache.hits if cache is not None else 0
+        try:
+            result = getattr(store, method)(*args)
+        except BaseException:
+            connection.send(("error", traceback.format_exc()))
+            continue
+        used = (cache.used - used_before) if cache is not None else set()
+        hits = (cache.hits - hits_before) if cache is not None else 0
+        connection.send(("ok", result, used, hits))
+
+
+class WorkerStores:
+    """Worker processes, each a `Store` over every n-th file, driven from this process.
+
+    Forked before the tree is read, so no worker starts as a copy of a parent
+    holding every file's bytes. Each request goes to every worker (or to the
+    owners of the files it names) and the answers are merged in a fixed order, so
+    results do not depend on which worker finished first.
+    """
+
+    def __init__(
+        self,
+        count: int,
+        root: Path,
+        config: Config,
+        rules_digest: str,
+        cache: FactsCache | None,
+        meter: Meter,
+    ) -> None:
+        context = multiprocessing.get_context("fork")
+        self.cache = cache
+        self.meter = meter
+        self.owner: dict[str, int] = {}
+        self.connections: list[Connection] = []
+        self.processes: list[Any] = []
+        for _ in range(count):
+            parent_end, child_end = context.Pipe()
+            store = Store(root, config, rules_digest, cache)
+            process = context.Process(target=_serve, args=(child_end, store), daemon=True)
+            process.start()
+            child_end.close()
+            self.connections.append(parent_end)
+            self.processes.append(process)
+
+    def close(self) -> None:
+        for connection in self.connections:
+            with contextlib.suppress(OSError):
+                connection.send(None)
+        for process in self.processes:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.kill()
+                process.join()
+        for connection in self.connections:
+            connection.close()
+
+    def _ask(self, requests: dict[int, tuple[str, tuple[Any, ...]]]) -> dict[int, Any]:
+        """Send one request to each worker named; wait for every answer."""
+        for worker, request in requests.items():
+            try:
+                self.connections[worker].send(request)
+            except OSError:
+                raise self._ended(worker) from None
+        waiting = {self.connections[worker]: worker for worker in requests}
+        answers: dict[int, Any] = {}
+        while waiting:
+            for ready in wait(list(waiting)):
+                connection = cast(Connection, ready)
+                worker = waiting[connection]
+                try:
+                    message: tuple[Any, ...] = connection.recv()
+                except EOFError:
+                    raise self._ended(worker) from None
+                if message[0] == "tick":
+                    self.meter.advance(message[1], message[2])
+                    continue
+                del waiting[connection]
+                if message[0] == "error":
+                    raise WorkerError(f"a worker process failed:\n{message[1]}")
+                _, result, used, hits = message
+                if self.cache is not None:
+                    self.cache.used |= used
+                    self.cache.hits += hits
+                answers[worker] = result
+        return answers
+
+    def _ended(self, worker: int) -> WorkerError:
+        process = self.processes[worker]
+        process.join(timeout=1)
+        return WorkerError(
+            f"a worker process ended unexpectedly (exit code {process.exitcode}); "
+            "rerun with --jobs 1 to see which file causes it"
+        )
+
+    def _by_owner(self, relpaths: Iterable[str]) -> dict[int, list[str]]:
+        shares: dict[int, list[str]] = {}
+        for relpath in relpaths:
+            shares.setdefault(self.owner[relpath], []).append(relpath)
+        return shares
+
+    def own(self, files: Sequence[tuple[str, str]]) -> None:
+        count = len(self.connections)
+        for index, (_, relpath) in enumerate(files):
+            self.owner[relpath] = index % count
+        self._ask({w: ("own", (list(files[w::count]),)) for w in range(count)})
+
+    def read(self, relpaths: Sequence[str]) -> tuple[list[tuple[str, str]], dict[str, list[int]]]:
+        shares = self._by_owner(relpaths)
+        answers = self._ask({w: ("read", (share,)) for w, share in shares.items()})
+        errors = sorted(error for w in answers for error in answers[w][0])
+        signatures: dict[str, list[int]] = {}
+        for w in sorted(answers):
+            signatures.update(answers[w][1])
+        return errors, signatures
+
+    def search(
+        self,
+        words: frozenset[str],
+        names: frozenset[str],
+        extracted: Mapping[str, frozenset[str]],
+        skip: frozenset[str],
+    ) -> dict[str, frozenset[str]]:
+        shares = self._by_owner(extracted)
+        answers = self._ask(
+            {
+                w: ("search", (words, names, {r: extracted[r] for r in shares.get(w, [])}, skip))
+                for w in range(len(self.connections))
+            }
+        )
+        return {
+            relpath: present for w in sorted(answers) for relpath, present in answers[w].items()
+        }
+
+    def extract(
+        self, wanted: Mapping[str, frozenset[str]], rule_names: frozenset[str]
+    ) -> list[ExtractResult]:
+        shares = self._by_owner(wanted)
+        answers = self._ask(
+            {
+                w: ("extract", ({r: wanted[r] for r in share}, rule_names))
+                for w, share in shares.items()
+            }
+        )
+        return sorted((result for results in answers.values() for result in results), key=_first)
+
+    def screen(
+        self, pairs: frozenset[tuple[str, str]], skip: frozenset[str], covered: bool
+    ) -> list[ScreenResult]:
+        answers = self._ask(
+            {w: ("screen", (pairs, skip, covered)) for w in range(len(self.connections))}
+        )
+        return [result for w in sorted(answers) for result in answers[w]]
+
+    def extract_callers(self, relpaths: Sequence[str], digest: str) -> dict[str, FileFacts]:
+        shares = self._by_owner(relpaths)
+        answers = self._ask(
+            {w: ("extract_callers", (share, digest)) for w, share in shares.items()}
+        )
+        merged: dict[str, FileFacts] = {}
+        for w in sorted(answers):
+            merged.update(answers[w])
+        return merged
+
+
+def _first(result: ExtractResult) -> str:
+    return result[0]
+
+
+def worker_count(config: Config, file_count: int, threshold: int) -> int:
+    """How many worker stores a run should fork (0: keep the bytes in this process)."""
+    if config.effective_jobs <= 1 or file_count < threshold:
+        return 0
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 0  # the stores are handed to the workers by forking
+    return config.effective_jobs
