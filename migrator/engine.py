@@ -130,7 +130,7 @@ def _analyse(
             for relpath, signature in signatures.items()
             if index.clean(relpath, signature, rule_names)
         }
-    store.own([(str(source.path), relpath) for relpath, source in by_path.items()])
+    store.own(list(by_path.values()))
     # Every file is read once; the bytes are searched for rule names, again after
     # each round of alias discovery, without touching the disk again.
     to_read = [relpath for relpath in by_path if relpath not in known_clean]
@@ -244,7 +244,7 @@ def _signatures(sources: dict[str, SourceFile], errors: list[FileError]) -> dict
     signatures: dict[str, list[int]] = {}
     for relpath, source in list(sources.items()):
         try:
-            signatures[relpath] = PrefilterIndex.signature(os.stat(source.path))
+            signatures[relpath] = PrefilterIndex.signature(os.stat(source.location))
         except OSError as error:
             errors.append(FileError(relpath, f"cannot read: {error.strerror or error}"))
             del sources[relpath]
@@ -308,6 +308,8 @@ class _CallerSearch:
         self.anchored: set[str] = set()
         #: The search stopped at _MAX_CALLER_FILES; chains may be incomplete.
         self.truncated = False
+        #: (linker, names bound elsewhere by what they resolve to), for `_pairs`.
+        self._bound_to: tuple[Linker, dict[str, set[str]]] | None = None
 
     def run(self) -> frozenset[str]:
         frontier = self._not_async_functions()
@@ -334,13 +336,19 @@ class _CallerSearch:
         it) and a method through its class, so the bare name alone, often a common
         word like `run`, is never enough to make a file worth parsing.
         """
-        linker = self.linker
+        if self._bound_to is None or self._bound_to[0] is not self.linker:
+            linker = self.linker
+            # Every name bound elsewhere (a re-export), by what it finally resolves to.
+            reverse: dict[str, set[str]] = {}
+            for alias in linker.symbols:
+                reverse.setdefault(linker.canonical(alias)[0], set()).add(alias)
+            self._bound_to = (linker, reverse)
+        bound_to = self._bound_to[1]
         pairs: set[tuple[str, str]] = set()
         for function in functions:
             name = function.rpartition(".")[2]
-            targets = {function}
             # Names bound to the function elsewhere (re-exports) reach it too.
-            targets |= {alias for alias in linker.symbols if linker.canonical(alias)[0] == function}
+            targets = {function} | bound_to.get(function, set())
             for target in targets:
                 target_owner, _, target_name = target.rpartition(".")
                 anchor = target_owner.rsplit(".", 1)[-1]

@@ -285,10 +285,14 @@ class Store:
         if self.tick is not None:
             self.tick(phase, done)
 
-    def own(self, files: Iterable[tuple[str, str]]) -> None:
-        """The (path, relpath) of the files this store answers for, read or not."""
-        for path, relpath in files:
-            self.sources[relpath] = SourceFile(Path(path), relpath)
+    def own(self, sources: Iterable[SourceFile]) -> None:
+        """The files this store answers for, read or not."""
+        for source in sources:
+            self.sources[source.relpath] = source
+
+    def own_paths(self, files: Iterable[tuple[str, str]]) -> None:
+        """`own`, from (location, relpath) pairs."""
+        self.own(SourceFile(location, relpath) for location, relpath in files)
 
     def read(self, relpaths: Sequence[str]) -> tuple[list[tuple[str, str]], dict[str, list[int]]]:
         """Read files into memory: (relpath, message) for those that cannot be read, and
@@ -298,7 +302,7 @@ class Store:
         signatures: dict[str, list[int]] = {}
         for count, relpath in enumerate(relpaths, start=1):
             try:
-                with open(self.sources[relpath].path, "rb") as handle:
+                with open(self.sources[relpath].location, "rb") as handle:
                     signatures[relpath] = PrefilterIndex.signature(os.fstat(handle.fileno()))
                     self.contents[relpath] = handle.read()
             except OSError as error:
@@ -396,7 +400,8 @@ class Store:
                 if covered:
                     continue
                 try:
-                    raw = source.path.read_bytes()
+                    with open(source.location, "rb") as handle:
+                        raw = handle.read()
                 except OSError:
                     continue
             if not prefilter(raw):
@@ -453,6 +458,11 @@ class WorkerError(RuntimeError):
 
 def _serve(connection: Connection, store: Store) -> None:
     """A worker's loop: answer (method, args) requests until told to stop."""
+    import signal
+
+    # Ctrl-C is the parent's to handle: it stops the workers itself, and a worker
+    # interrupted in recv() would only print a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     import migrator.extract  # noqa: F401  (LibCST is needed by every share)
 
     def tick(phase: str, done: int) -> None:
@@ -567,11 +577,17 @@ class WorkerStores:
             shares.setdefault(self.owner[relpath], []).append(relpath)
         return shares
 
-    def own(self, files: Sequence[tuple[str, str]]) -> None:
+    def own(self, sources: Sequence[SourceFile]) -> None:
         count = len(self.connections)
-        for index, (_, relpath) in enumerate(files):
-            self.owner[relpath] = index % count
-        self._ask({w: ("own", (list(files[w::count]),)) for w in range(count)})
+        for index, source in enumerate(sources):
+            self.owner[source.relpath] = index % count
+        # Plain strings pickle faster than SourceFile objects.
+        self._ask(
+            {
+                w: ("own_paths", ([(s.location, s.relpath) for s in sources[w::count]],))
+                for w in range(count)
+            }
+        )
 
     def read(self, relpaths: Sequence[str]) -> tuple[list[tuple[str, str]], dict[str, list[int]]]:
         shares = self._by_owner(relpaths)

@@ -84,7 +84,7 @@ def _stores(tmp_path: Path, count: int = 2) -> tuple[WorkerStores, list[tuple[st
         files.append((str(path), path.name))
     config = Config(root=tmp_path, jobs=count, cache=False)
     stores = WorkerStores(count, tmp_path, config, "digest", None, Meter(None))
-    stores.own(files)
+    stores.own([SourceFile(location, relpath) for location, relpath in files])
     return stores, files
 
 
@@ -127,5 +127,19 @@ def test_a_worker_that_dies_is_an_error_not_a_hang(tmp_path: Path) -> None:
 
 def test_sources_are_the_paths_given(tmp_path: Path) -> None:
     store = filestore.Store(tmp_path, Config(root=tmp_path), "digest", None)
-    store.own([(str(tmp_path / "a.py"), "a.py")])
-    assert store.sources == {"a.py": SourceFile(tmp_path / "a.py", "a.py")}
+    store.own_paths([(str(tmp_path / "a.py"), "a.py")])
+    assert store.sources == {"a.py": SourceFile(str(tmp_path / "a.py"), "a.py")}
+    assert store.sources["a.py"].path == tmp_path / "a.py"
+
+
+def test_extraction_uses_the_bytes_that_were_read(tmp_path: Path) -> None:
+    """An edit after the read cannot reach the facts (or the cache key made from the read)."""
+    path = tmp_path / "m.py"
+    path.write_text("from lib import Dispatcher\nd = Dispatcher()\n")
+    store = filestore.Store(tmp_path, Config(root=tmp_path), "digest", None)
+    store.own([SourceFile(str(path), "m.py")])
+    store.read(["m.py"])
+    path.write_text("x = 1\n")
+    [(relpath, facts, error)] = store.extract({"m.py": NAME}, frozenset())
+    assert (relpath, error) == ("m.py", None)
+    assert facts is not None and [call.targets for call in facts.calls] == [("lib.Dispatcher",)]
