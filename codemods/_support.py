@@ -29,21 +29,27 @@ def init_codemod(codemod: ContextAwareTransformer, context: CodemodContext) -> N
     """`VisitorBasedCodemodCommand.__init__`, without repeating LibCST's matcher search.
 
     LibCST's matcher base walks `dir()` of every new instance (about a thousand
-    methods, 16 ms) looking for matcher-decorated methods. Our codemods have none,
-    and that cannot change between instances of a class: the first instance runs
-    the real constructor, and when it found nothing, later instances set the same
+    methods, 16 ms) looking for matcher-decorated methods, twice: in the
+    constructor (`@visit`/`@leave` functions) and again on the first node visited
+    (`@call_if_inside` gates). Our codemods have none, and that cannot change
+    between instances of a class: the first instance runs the real constructor and
+    the gate search, and when both found nothing, later instances set the same
     attributes directly. `tests/test_codemods_registry.py` checks that the state is
-    identical to the real constructor's.
+    identical to that of LibCST's constructor followed by its gate search.
     """
+    from libcst.matchers._visitors import _gather_matchers
+
     cls = type(codemod)
     if cls not in _WITHOUT_MATCHERS:
         ContextAwareTransformer.__init__(codemod, context)
-        if not codemod._extra_visit_funcs and not codemod._extra_leave_funcs:
+        gates = _gather_matchers(codemod)
+        codemod._MatcherDecoratableTransformer__matchers = gates  # type: ignore[attr-defined]
+        if not codemod._extra_visit_funcs and not codemod._extra_leave_funcs and not gates:
             _WITHOUT_MATCHERS.add(cls)
         return
     Codemod.__init__(codemod, context)
     cst.CSTTransformer.__init__(codemod)
-    codemod._MatcherDecoratableTransformer__matchers = None  # type: ignore[attr-defined]
+    codemod._MatcherDecoratableTransformer__matchers = {}  # type: ignore[attr-defined]
     codemod._extra_visit_funcs = {}
     codemod._extra_leave_funcs = {}
 

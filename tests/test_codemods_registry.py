@@ -50,11 +50,13 @@ def test_codemod_is_documented_in_one_module_of_its_own(codemod: type) -> None:
 
 @pytest.mark.parametrize("codemod", codemods.CODEMODS, ids=lambda c: c.__name__)
 def test_fast_construction_equals_libcst_construction(codemod: type) -> None:
-    """The shortcut in init_codemod leaves exactly the state LibCST's constructor leaves."""
+    """The shortcut in init_codemod leaves exactly the state LibCST's constructor leaves
+    once its first visit has gathered the (call_if_inside) gates."""
     context = CodemodContext(filename="x.py")
     first = codemod(context)  # runs LibCST's real constructor and records "no matchers"
     reference = object.__new__(codemod)
     ContextAwareTransformer.__init__(reference, context)
+    assert reference._matchers == {}  # the property gathers them, as a first visit would
     fast = object.__new__(codemod)
     init_codemod(fast, context)
     assert first._extra_visit_funcs == {} and first._extra_leave_funcs == {}
