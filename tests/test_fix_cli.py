@@ -226,6 +226,26 @@ def test_summary_counts_rewrites_and_sites_left_by_reason(tree: Path) -> None:
     assert err.index("no-context-in-scope") < err.index("not-async")
 
 
+def test_sites_left_stay_readable_in_80_columns(tree: Path) -> None:
+    """A long path folds inside its column instead of squeezing the counts to "…"."""
+    deep = tree / "app" / "a_rather_long_package_name" / "with_an_even_longer_module_name"
+    deep.mkdir(parents=True)
+    (deep / "__init__.py").write_text("")
+    (deep / "background_jobs_without_any_user_context.py").write_text(
+        (tree / "app/jobs.py").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    runner = CliRunner()
+    result = runner.invoke(
+        app,
+        ["fix", "--diff", "--root", str(tree), "--no-cache", "--jobs", "1", str(tree)],
+        env={"COLUMNS": "80", "NO_COLOR": "1"},
+    )
+    table = result.stderr[result.stderr.index("Sites left for a person") :]
+    assert "…" not in table, table
+    assert re.search(r"no-context-in-scope\W+4\W", table), table
+    assert max(len(line) for line in table.splitlines()) <= 80
+
+
 def test_diff_summary_counts_what_would_change(tree: Path) -> None:
     result = _fix(tree, "--diff")
 

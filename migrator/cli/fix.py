@@ -160,9 +160,10 @@ def _summary(console: object, result: object, *, written: bool) -> None:
     left = result.left_by_reason()
     if left:
         table = Table(title="Sites left for a person", title_justify="left", show_edge=False)
-        table.add_column("reason")
-        table.add_column("sites", justify="right")
-        table.add_column("first", no_wrap=True)
+        # A long path must not squeeze the other columns to "…": it folds instead.
+        table.add_column("reason", min_width=16)
+        table.add_column("sites", justify="right", no_wrap=True)
+        table.add_column("first", overflow="fold", ratio=1)
         for reason, number in left.most_common():
             first = next(
                 f
