@@ -76,6 +76,7 @@ app = typer.Typer(
     invoke_without_command=True,
     subcommand_metavar="| merge FILE... [OPTIONS]",
     add_completion=False,
+    rich_markup_mode=None,
     help=HELP,
     context_settings={"help_option_names": ["-h", "--help"]},
 )

@@ -8,7 +8,9 @@ import typer
 
 from migrator.cli.common import EXIT_OK, fail
 
-app = typer.Typer(help="List, show and check rule packs.", no_args_is_help=True)
+app = typer.Typer(
+    help="List, show and check rule packs.", no_args_is_help=True, rich_markup_mode=None
+)
 
 
 @app.command("list")
