@@ -119,10 +119,14 @@ def discover(
         rel = "" if rel == "." else rel
         if resolved.is_dir():
             rules = walker.rules_for(rel) if respect_gitignore else base_rules
+            before = len(found)
             for source in walker.walk(resolved, rel, rules):
                 found.setdefault(source.relpath, source)
                 if on_found is not None and len(found) % 100 == 0:
                     on_found(len(found))
+            if len(found) == before and (why := walker.skipped_because(rel)) is not None:
+                # Nothing under a folder the user named: say why, instead of a silent 0.
+                errors.append(FileError(shown, why))
         elif resolved.is_file():
             # An explicitly named file is analysed even if ignored, like `git add -f`;
             # only its suffix is checked.
@@ -210,6 +214,25 @@ class _Walker:
         self.respect_gitignore = respect_gitignore
         self.errors = errors
         self.visited: set[tuple[int, int]] = set()
+
+    def skipped_because(self, rel: str) -> str | None:
+        """Why folder `rel` (or a folder above it) is left out of every walk, if it is."""
+        parts = rel.split("/") if rel else []
+        for end in range(1, len(parts) + 1):
+            folder = "/".join(parts[:end])
+            if self.excluded(folder, True):
+                return (
+                    f"{folder}/ is excluded (default excludes or the exclude setting), so "
+                    "nothing in it is audited; to audit it, pass --root pointing at it"
+                )
+            if self.respect_gitignore:
+                parent = "/".join(parts[: end - 1])
+                if self.rules_for(parent).ignored(folder, True):
+                    return (
+                        f"{folder}/ is ignored by .gitignore, so nothing in it is audited; to "
+                        "audit it, pass --root pointing at it or set respect_gitignore = false"
+                    )
+        return None
 
     def rules_for(self, rel: str) -> _IgnoreRules:
         """The gitignore rules in force in folder `rel`, read from the root down."""

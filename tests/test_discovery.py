@@ -79,3 +79,33 @@ def test_path_outside_root_is_refused(tmp_path: Path) -> None:
     (tmp_path / "root").mkdir()
     result = discover(tmp_path / "root", [str(tmp_path)])
     assert "outside the repository root" in result.errors[0].message
+
+
+@pytest.mark.parametrize(
+    ("given", "why"),
+    [
+        ("tools/.venv/lib", "tools/.venv/ is excluded (default excludes or the exclude setting)"),
+        ("generated/v1", "generated/ is ignored by .gitignore"),
+        ("generated", "generated/ is ignored by .gitignore"),
+    ],
+    ids=["under-default-exclude", "under-ignored-folder", "ignored-folder-itself"],
+)
+def test_a_named_folder_that_is_left_out_says_why(tmp_path: Path, given: str, why: str) -> None:
+    """Naming an excluded or ignored folder used to audit nothing, silently."""
+    for rel in ["tools/.venv/lib/m.py", "generated/v1/m.py", "app/m.py"]:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("x = 1\n")
+    (tmp_path / ".gitignore").write_text("generated/\n")
+    result = discover(tmp_path, [str(tmp_path / given)])
+    assert result.files == ()
+    [error] = result.errors
+    assert error.path == str(tmp_path / given)
+    assert error.message.startswith(why + ", so nothing in it is audited")
+    assert "--root" in error.message
+
+
+def test_a_named_folder_with_no_python_files_is_not_an_error(tmp_path: Path) -> None:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "notes.txt").write_text("x\n")
+    result = discover(tmp_path, [str(tmp_path / "docs")])
+    assert result.files == () and result.errors == ()
