@@ -134,6 +134,8 @@ def discover(
                 errors.append(FileError(shown, "not a Python file (.py); skipped"))
                 continue
             found.setdefault(rel, SourceFile(str(resolved), rel))
+            if on_found is not None and len(found) % 100 == 0:
+                on_found(len(found))
         else:
             errors.append(FileError(shown, "not a regular file or folder; skipped"))
     files = sorted(found.values(), key=lambda s: s.relpath)

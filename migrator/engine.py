@@ -62,12 +62,15 @@ def analyse(
     # rest of the walk, and before anything is read, so that none starts as a copy
     # of a parent holding the tree.
     warm = cache is not None and (cache.directory / PrefilterIndex.NAME).is_file()
-    forked: list[WorkerStores] = []
+    forked: list[WorkerStores | None] = []
 
     def on_found(count: int) -> None:
         workers = worker_count(config, count, _WORKER_STORE_FILES)
         if workers and not warm and not forked:
-            forked.append(WorkerStores(workers, root, config, rules.digest, cache, meter))
+            try:
+                forked.append(WorkerStores(workers, root, config, rules.digest, cache, meter))
+            except OSError:
+                forked.append(None)  # cannot fork (process limits): keep the bytes here
 
     try:
         discovery = discover(
@@ -79,12 +82,12 @@ def analyse(
             on_found=on_found,
         )
         store: Store | WorkerStores
-        if forked:
+        if forked and forked[0] is not None:
             store = forked[0]
         else:
             store = Store(root, config, rules.digest, cache, parallel=True)
             store.tick = meter.advance
-        return _analyse(
+        analysis = _analyse(
             config,
             rules,
             paths,
@@ -97,9 +100,16 @@ def analyse(
             meter,
             only,
         )
-    finally:
+    except BaseException:
+        # Abandoned (an error, Ctrl-C): a busy worker would finish its share first.
         for workers in forked:
+            if workers is not None:
+                workers.close(abort=True)
+        raise
+    for workers in forked:
+        if workers is not None:
             workers.close()
+    return analysis
 
 
 def _analyse(

@@ -72,7 +72,32 @@ class ExtractionError(Exception):
     """The file could not be parsed; the message is one line for people."""
 
 
+#: Python frames extraction may use, wherever it is called from. The recursion limit
+#: counts from the bottom of the stack, and a worker forked inside discovery starts
+#: deeper than the main process: without a budget of its own, a deeply nested file
+#: could be analysed with --jobs 1 and refused with --jobs 2.
+_FRAME_BUDGET = 1000
+
+
 def extract(
+    text: str, relpath: str, module: str, is_package: bool, names: frozenset[str]
+) -> FileFacts:
+    import sys
+
+    depth = 0
+    frame = sys._getframe()
+    while frame is not None:
+        depth += 1
+        frame = frame.f_back  # type: ignore[assignment]
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(depth + _FRAME_BUDGET)
+    try:
+        return _extract(text, relpath, module, is_package, names)
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+def _extract(
     text: str, relpath: str, module: str, is_package: bool, names: frozenset[str]
 ) -> FileFacts:
     syntax_tree = _refuse_deep_nesting(text)

@@ -22,6 +22,8 @@ import contextlib
 import multiprocessing
 import os
 import re
+import sys
+import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -149,12 +151,6 @@ def identifiers_mention(
     and used in this file is a different object (twisted's IRC tests define their own
     `Dispatcher`, which made a 100 kB file the longest job of a cold run).
     """
-    if names <= imported_only and not _may_import_or_read(text, names):
-        return False
-    return _ast_mentions(text, names, imported_only)
-
-
-def _ast_mentions(text: str, names: frozenset[str], imported_only: frozenset[str]) -> bool:
     import ast
     import warnings
 
@@ -193,29 +189,6 @@ def _ast_mentions(text: str, names: frozenset[str], imported_only: frozenset[str
         if not local_names.isdisjoint(found):
             return True
     return False
-
-
-#: An import statement: from `from` or `import` to the end of its logical line, a
-#: parenthesized name list and backslash continuations included (a `;` after it
-#: only makes the span longer, which errs on the safe side).
-_IMPORT_STATEMENT = re.compile(r"\b(?:from|import)\b(?:[^\n(\\]|\\\r?\n)*(?:\([^)]*\))?")
-
-
-def _may_import_or_read(text: str, names: frozenset[str]) -> bool:
-    """False only when no name can be imported, or read as an attribute, in `text`.
-
-    A cheap regular-expression check before `ast` for files where every name is an
-    alias discovered elsewhere, which count only there: a 290 kB data module that
-    mentions such a word in strings cost 65 ms to parse and walk. It errs towards
-    True (the attribute pattern allows whitespace, continuations and comments after
-    the dot; any import statement naming the word counts, wherever it stands).
-    """
-    words = "|".join(re.escape(name) for name in sorted(names))
-    attribute = rf"\.(?:\s|\\\r?\n|#[^\n]*)*(?:{words})\b"
-    if re.search(attribute, text):
-        return True
-    word = re.compile(rf"\b(?:{words})\b")
-    return any(word.search(statement.group()) for statement in _IMPORT_STATEMENT.finditer(text))
 
 
 #: One file to extract: (relpath, raw bytes, module, is_package, names, imported_only).
@@ -279,6 +252,8 @@ class Store:
         self.parallel = parallel
         self.sources: dict[str, SourceFile] = {}
         self.contents: dict[str, bytes] = {}
+        #: Files whose read failed: reported once, never read again by a later search.
+        self.unreadable: set[str] = set()
         self.tick: Tick | None = None
 
     def _tick(self, phase: str, done: int) -> None:
@@ -307,6 +282,7 @@ class Store:
                     self.contents[relpath] = handle.read()
             except OSError as error:
                 signatures.pop(relpath, None)
+                self.unreadable.add(relpath)
                 errors.append((relpath, f"cannot read: {error.strerror or error}"))
             if count % 250 == 0:
                 self._tick("read", 250)
@@ -393,7 +369,7 @@ class Store:
         pattern = names_pattern(words)
         found_files: list[ScreenResult] = []
         for relpath, source in self.sources.items():
-            if relpath in skip:
+            if relpath in skip or relpath in self.unreadable:
                 continue
             raw = self.contents.get(relpath)
             if raw is None:
@@ -512,24 +488,36 @@ class WorkerStores:
         self.owner: dict[str, int] = {}
         self.connections: list[Connection] = []
         self.processes: list[Any] = []
-        for _ in range(count):
-            parent_end, child_end = context.Pipe()
-            store = Store(root, config, rules_digest, cache)
-            process = context.Process(target=_serve, args=(child_end, store), daemon=True)
-            process.start()
-            child_end.close()
-            self.connections.append(parent_end)
-            self.processes.append(process)
+        try:
+            for _ in range(count):
+                parent_end, child_end = context.Pipe()
+                self.connections.append(parent_end)
+                store = Store(root, config, rules_digest, cache)
+                process = context.Process(target=_serve, args=(child_end, store), daemon=True)
+                process.start()
+                child_end.close()
+                self.processes.append(process)
+        except BaseException:
+            self.close(abort=True)
+            raise
 
-    def close(self) -> None:
-        for connection in self.connections:
-            with contextlib.suppress(OSError):
-                connection.send(None)
+    def close(self, *, abort: bool = False) -> None:
+        """Stop the workers: politely when they are idle, at once when the run is abandoned.
+
+        A worker finishes its whole share before it reads another request, so after
+        an error or Ctrl-C asking would mean waiting for that share: kill instead.
+        """
+        if not abort:
+            for connection in self.connections:
+                with contextlib.suppress(OSError):
+                    connection.send(None)
+            deadline = time.monotonic() + 5
+            for process in self.processes:
+                process.join(timeout=max(0.0, deadline - time.monotonic()))
         for process in self.processes:
-            process.join(timeout=5)
             if process.is_alive():
                 process.kill()
-                process.join()
+            process.join()
         for connection in self.connections:
             connection.close()
 
@@ -655,6 +643,8 @@ def worker_count(config: Config, file_count: int, threshold: int) -> int:
     """How many worker stores a run should fork (0: keep the bytes in this process)."""
     if config.effective_jobs <= 1 or file_count < threshold:
         return 0
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return 0  # the stores are handed to the workers by forking
+    # The stores are handed to the workers by forking, which macOS's system
+    # libraries do not support reliably (Python defaults to spawn there).
+    if sys.platform == "darwin" or "fork" not in multiprocessing.get_all_start_methods():
+        return 0
     return config.effective_jobs

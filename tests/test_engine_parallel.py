@@ -56,3 +56,45 @@ def test_pooled_run_equals_sequential_run(
     )  # the audit corpus and the app: many sites, several alias rounds
     if cache:
         assert _summary(root, jobs=2, cache=True) == sequential  # and warm from that cache
+
+
+def test_deep_nesting_gets_the_same_verdict_in_a_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers are forked deep inside discovery; extraction has a frame budget of its own."""
+    root = tmp_path / "tree"
+    root.mkdir()
+    for index in range(30):
+        (root / f"plain_{index}.py").write_text("x = 1\n")
+    terms = " + ".join(["a"] * 940)
+    (root / "deep.py").write_text(
+        "from netra_backend.app.agents.tool_dispatcher import ToolDispatcher\n"
+        f"d = ToolDispatcher()\nx = {terms}\n"
+    )
+    sequential = _summary(root, jobs=1, cache=False)
+    monkeypatch.setattr(engine, "_WORKER_STORE_FILES", 1)
+    pooled = _summary(root, jobs=2, cache=False)
+    assert pooled == sequential
+    assert sequential[2] == [] and len(sequential[1]) == 1  # analysed, not refused
+
+
+def test_how_deep_a_file_may_nest_does_not_depend_on_the_callers_stack() -> None:
+    """The largest expression analysable from a shallow stack is analysable 150 frames deeper."""
+    from migrator.extract import ExtractionError, extract
+
+    def verdict(text: str, extra_frames: int) -> str:
+        if extra_frames:
+            return verdict(text, extra_frames - 1)
+        try:
+            extract(text, "m.py", "m", False, frozenset({"ToolDispatcher"}))
+        except ExtractionError as error:
+            return str(error)
+        return "ok"
+
+    def chain(terms: int) -> str:
+        return "x = " + " + ".join(["a"] * terms) + "\n"
+
+    largest = max(n for n in range(880, 1120, 10) if verdict(chain(n), 0) == "ok")
+    assert largest < 1110  # the budget does bind somewhere in the range
+    assert verdict(chain(largest), 150) == "ok"
+    assert verdict(chain(largest + 10), 150) == verdict(chain(largest + 10), 0) != "ok"

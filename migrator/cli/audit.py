@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import sys
+import time
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
@@ -280,18 +281,23 @@ def _progress(console: Console) -> tuple[Progress, Callable[[], None]]:
     from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TextColumn
     from rich.progress import Progress as Bar
 
+    # Refreshed from the callback, not by Rich's refresh thread: the engine forks
+    # worker processes during the run, and a fork while another thread holds a
+    # lock (stderr's, say) can leave the child stuck on it.
     bar = Bar(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         transient=True,
         console=console,
+        auto_refresh=False,
     )
     tasks: dict[str, TaskID] = {}
     started = False
+    last = 0.0
 
     def update(stage: str, done: int, total: int) -> None:
-        nonlocal started
+        nonlocal started, last
         if total < 200 and stage == "read":
             return
         if not started:
@@ -301,6 +307,10 @@ def _progress(console: Console) -> tuple[Progress, Callable[[], None]]:
             label = "reading files" if stage == "read" else "analysing"
             tasks[stage] = bar.add_task(label, total=total)
         bar.update(tasks[stage], completed=done, total=total)
+        now = time.monotonic()
+        if now - last >= 0.1 or done >= total:
+            last = now
+            bar.refresh()
 
     def finish() -> None:
         if started:
