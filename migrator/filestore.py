@@ -254,6 +254,8 @@ class Store:
         self.contents: dict[str, bytes] = {}
         #: Files whose read failed: reported once, never read again by a later search.
         self.unreadable: set[str] = set()
+        #: Bytes of unread (index-clean) files that a caller screen matched.
+        self.screened: dict[str, bytes] = {}
         self.tick: Tick | None = None
 
     def _tick(self, phase: str, done: int) -> None:
@@ -386,6 +388,9 @@ class Store:
             if found & anchors:
                 matches = any(name in found and anchor in found for name, anchor in pairs)
                 found_files.append((relpath, True, matches))
+                if matches and relpath not in self.contents:
+                    # Extracted next as a caller: from these bytes, not a second read.
+                    self.screened[relpath] = raw
         return found_files
 
     def extract_callers(self, relpaths: Sequence[str], digest: str) -> dict[str, FileFacts]:
@@ -395,10 +400,9 @@ class Store:
         for relpath in relpaths:
             raw = self.contents.get(relpath)
             if raw is None:
-                try:
-                    raw = self.sources[relpath].path.read_bytes()
-                except OSError:
-                    continue
+                raw = self.screened.pop(relpath, None)
+            if raw is None:
+                continue  # neither read nor screened here: nothing to extract from
             module, is_package = module_name(relpath, self.root, self.config.source_roots)
             key = None
             if self.cache is not None:

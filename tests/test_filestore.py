@@ -168,3 +168,19 @@ def test_a_worker_that_cannot_start_leaves_no_other_behind(
         WorkerStores(2, tmp_path, config, "digest", None, Meter(None))
     [first] = started
     assert not first.is_alive()  # type: ignore[attr-defined]
+
+
+def test_a_caller_found_by_screening_an_unread_file_is_extracted_from_those_bytes(
+    tmp_path: Path,
+) -> None:
+    """A warm run screens index-clean files from disk; the match is not read a second time."""
+    path = tmp_path / "jobs.py"
+    path.write_text("from app import builders\n\n\ndef nightly():\n    return builders.build()\n")
+    store = filestore.Store(tmp_path, Config(root=tmp_path), "digest", None)
+    store.own([SourceFile(str(path), "jobs.py")])  # owned, never read: clean in the index
+    hits = store.screen(frozenset({("build", "builders")}), frozenset(), covered=False)
+    assert hits == [("jobs.py", True, True)]
+    path.write_text("x = 1\n")  # edited after the screen
+    facts = store.extract_callers(["jobs.py"], "digest/callers")
+    [function] = facts["jobs.py"].functions
+    assert function.qualname == "jobs.nightly"
