@@ -10,30 +10,24 @@ from pathlib import Path
 from tests.conftest import FIXTURES
 
 
-def test_split_by_package_writes_applicable_patches(tmp_path: Path) -> None:
-    app = tmp_path / "app"
-    shutil.copytree(FIXTURES / "legacy_app", app, ignore=shutil.ignore_patterns("__pycache__"))
-    subprocess.run(["git", "init", "-q"], cwd=app, check=True)
-    out = tmp_path / "patches"
+def _split_by_package(app: Path, out: Path) -> Path:
+    """Run `fix --diff --split-by package --output OUT` in `app`; returns OUT."""
+    command = ["fix", "--no-cache", "--diff", "--split-by", "package", "--output", str(out), "."]
     run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "migrator",
-            "fix",
-            "--no-cache",
-            "--diff",
-            "--split-by",
-            "package",
-            "--output",
-            str(out),
-            ".",
-        ],
+        [sys.executable, "-m", "migrator", *command],
         cwd=app,
         capture_output=True,
         text=True,
     )
     assert run.returncode == 0, run.stderr
+    return out
+
+
+def test_split_by_package_writes_applicable_patches(tmp_path: Path) -> None:
+    app = tmp_path / "app"
+    shutil.copytree(FIXTURES / "legacy_app", app, ignore=shutil.ignore_patterns("__pycache__"))
+    subprocess.run(["git", "init", "-q"], cwd=app, check=True)
+    out = _split_by_package(app, tmp_path / "patches")
     assert sorted(p.name for p in out.iterdir()) == [
         "agent_platform.md",
         "agent_platform.patch",
@@ -62,26 +56,7 @@ def test_split_patch_of_a_file_without_final_newline_applies(tmp_path: Path) -> 
     )
     (app / "pkg" / "handlers.py").write_text(source)  # no newline at the end
     subprocess.run(["git", "init", "-q"], cwd=app, check=True)
-    out = tmp_path / "patches"
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "migrator",
-            "fix",
-            "--no-cache",
-            "--diff",
-            "--split-by",
-            "package",
-            "--output",
-            str(out),
-            ".",
-        ],
-        cwd=app,
-        capture_output=True,
-        text=True,
-    )
-    assert run.returncode == 0, run.stderr
+    out = _split_by_package(app, tmp_path / "patches")
     patch = (out / "pkg.patch").read_text(encoding="utf-8")
     assert "\\ No newline at end of file" in patch
     subprocess.run(["git", "apply", str(out / "pkg.patch")], cwd=app, check=True)
