@@ -153,6 +153,8 @@ def _analyse(
         # A cold run: each file's signature was taken from the very handle it was read by.
         signatures = read_signatures
 
+    # Files outside `only` are linked, not reported: `ast` gives what linking needs.
+    focus = frozenset(only) if only is not None else None
     names = rule_names
     facts: dict[str, FileFacts] = {}
     facts_names: dict[str, frozenset[str]] = {}
@@ -174,7 +176,7 @@ def _analyse(
         if not matched:
             break
         meter.start("analyse", len(matched))
-        for relpath, extracted, problem in store.extract(matched, rule_names):
+        for relpath, extracted, problem in store.extract(matched, rule_names, focus):
             if problem is not None:
                 failed[relpath] = problem
                 facts.pop(relpath, None)
@@ -219,7 +221,7 @@ def _analyse(
             {relpath: signatures[relpath] for relpath in clean if relpath in signatures},
             started_ns,
         )
-    wanted = set(only) if only is not None else None
+    wanted = set(focus) if focus is not None else None
     findings: list[Finding] = []
     for relpath in sorted(facts):
         if wanted is not None and relpath not in wanted:
@@ -310,7 +312,7 @@ class _CallerSearch:
         #: Discovery order: the cap keeps the first files in it, whoever found them.
         self.order = {source.relpath: position for position, source in enumerate(files)}
         self.index = index
-        self.digest = f"{rules.digest}/callers"
+        self.digest = f"{rules.digest}/links"
         self.config = config
         self.facts: dict[str, FileFacts] = {}
         self.matched: set[str] = set()

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Sequence
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from dataclasses import fields as fields_of
 
@@ -79,11 +81,9 @@ class ExtractionError(Exception):
 _FRAME_BUDGET = 1000
 
 
-def extract(
-    text: str, relpath: str, module: str, is_package: bool, names: frozenset[str]
-) -> FileFacts:
-    import sys
-
+@contextmanager
+def frame_budget() -> Iterator[None]:
+    """Run the body with `_FRAME_BUDGET` Python frames above the current depth."""
     depth = 0
     frame = sys._getframe()
     while frame is not None:
@@ -92,9 +92,24 @@ def extract(
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(depth + _FRAME_BUDGET)
     try:
-        return _extract(text, relpath, module, is_package, names)
+        yield
     finally:
         sys.setrecursionlimit(limit)
+
+
+def extract(
+    text: str, relpath: str, module: str, is_package: bool, names: frozenset[str]
+) -> FileFacts:
+    with frame_budget():
+        return _extract(text, relpath, module, is_package, names)
+
+
+def parse_for_links(text: str) -> ast.Module | None:
+    """CPython's tree of `text` for `migrator.links`, or None where only LibCST can say.
+
+    Raises ExtractionError exactly where `extract` refuses the file for nesting.
+    """
+    return _refuse_deep_nesting(text)
 
 
 def _extract(

@@ -132,7 +132,10 @@ def _needles(words: Sequence[bytes], shortest: int = 8) -> tuple[bytes, ...]:
 
 
 def identifiers_mention(
-    text: str, names: frozenset[str], imported_only: frozenset[str] = frozenset()
+    text: str,
+    names: frozenset[str],
+    imported_only: frozenset[str] = frozenset(),
+    tree: Any = None,
 ) -> bool:
     """Whether one of `names` is used as a Python identifier in `text` (by CPython's `ast`).
 
@@ -144,7 +147,8 @@ def identifiers_mention(
     profiling showed a 290 kB data module that lists "Dispatcher" as a job title
     taking longer to extract than all the real sites of the corpus together.
     Returns True (extract with LibCST) whenever `ast` cannot tell: a syntax error,
-    newer syntax, too deep nesting, or a star import.
+    newer syntax, too deep nesting, or a star import. `tree` is `ast`'s tree of
+    `text` when the caller has it.
 
     A name in `imported_only` (an alias discovered in another module) counts only
     where it is imported or read as an attribute: a class of the same name defined
@@ -154,12 +158,13 @@ def identifiers_mention(
     import ast
     import warnings
 
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            tree = ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return True
+    if tree is None:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                tree = ast.parse(text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return True
     local_names = names - imported_only
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute):
@@ -221,13 +226,52 @@ def extract_source(job: ExtractJob) -> ExtractResult:
         )
 
 
+def extract_linked_source(job: ExtractJob) -> tuple[ExtractResult, bool]:
+    """`extract_source` for a file whose own findings are not reported.
+
+    Such a file only has to be linked (`migrator.links`): its facts come from
+    CPython's `ast`, unless it may hold a site in a synchronous function (where a
+    search for callers can start) or `ast` cannot tell; then LibCST extracts it
+    in full. The flag says that the facts are full ones.
+    """
+    from migrator.extract import ExtractionError, frame_budget, parse_for_links
+    from migrator.links import extract_links
+
+    relpath, raw, module, is_package, names, imported_only = job
+    try:
+        source = decode(raw)
+        tree = parse_for_links(source.text)
+        if tree is not None:
+            if not identifiers_mention(source.text, names, imported_only, tree):
+                return (relpath, None, None), False
+            try:
+                with frame_budget():
+                    linked = extract_links(tree, relpath, module, is_package, names)
+            except RecursionError:
+                linked = None  # LibCST gives the verdict on a tree this deep
+            if linked is not None and not linked.needs_full:
+                return (relpath, linked.facts, None), False
+    except (SourceError, ExtractionError) as error:
+        return (relpath, None, str(error)), False
+    return extract_source(job), True
+
+
 def _extract_caller(job: ExtractJob) -> FileFacts | None:
-    from migrator.extract import ExtractionError, extract
+    """Facts of a caller file: its link facts are all the call graph needs."""
+    from migrator.extract import ExtractionError, extract, frame_budget, parse_for_links
+    from migrator.links import extract_links
 
     relpath, raw, module, is_package, _, _ = job
     try:
-        # No rule names: only the functions and the calls they make are recorded.
-        return extract(decode(raw).text, relpath, module, is_package, frozenset())
+        text = decode(raw).text
+        tree = parse_for_links(text)
+        if tree is not None:
+            try:
+                with frame_budget():
+                    return extract_links(tree, relpath, module, is_package, frozenset()).facts
+            except RecursionError:
+                pass  # LibCST gives the verdict on a tree this deep
+        return extract(text, relpath, module, is_package, frozenset())
     except (SourceError, ExtractionError, RecursionError):
         return None  # not a candidate: its problems are reported when it becomes one
 
@@ -318,34 +362,55 @@ class Store:
         return changed
 
     def extract(
-        self, wanted: Mapping[str, frozenset[str]], rule_names: frozenset[str]
+        self,
+        wanted: Mapping[str, frozenset[str]],
+        rule_names: frozenset[str],
+        focus: frozenset[str] | None = None,
     ) -> list[ExtractResult]:
-        """Extract the files of `wanted` with the names each mentions, through the cache."""
+        """Extract the files of `wanted` with the names each mentions, through the cache.
+
+        When `focus` is given, only its files are reported on: the others are only
+        linked (`extract_linked_source`), with full facts where linking needs them.
+        """
         results: list[ExtractResult] = []
-        pending: list[tuple[ExtractJob, str | None]] = []
+        #: (job, key of full facts, key of link facts, only linked)
+        pending: list[tuple[ExtractJob, str | None, str | None, bool]] = []
         for relpath in sorted(wanted):
             present = wanted[relpath]
             raw = self.contents[relpath]
             module, is_package = module_name(relpath, self.root, self.config.source_roots)
-            key = None
+            linked = focus is not None and relpath not in focus
+            key = link_key = None
             if self.cache is not None:
                 key = FactsCache.key(raw, relpath, self.rules_digest, present, module, is_package)
                 cached = self.cache.lookup(key)
+                if cached is None and linked:
+                    # Link facts depend on the names too: they decide `needs_full`.
+                    link_key = FactsCache.key(
+                        raw, relpath, f"{self.rules_digest}/links", present, module, is_package
+                    )
+                    cached = self.cache.lookup(link_key)
                 if cached is not None:
                     facts = cached if isinstance(cached, FileFacts) else None
                     results.append((relpath, facts, None))
                     self._tick("analyse", 1)
                     continue
             job = (relpath, raw, module, is_package, present, present - rule_names)
-            pending.append((job, key))
-        keys = {job[0]: key for job, key in pending}
-        for relpath, facts, error in self._map(extract_source, [job for job, _ in pending]):
-            key = keys[relpath]
-            if self.cache is not None and key is not None and error is None:
-                self.cache.put(key, facts if facts is not None else IRRELEVANT_ENTRY)
+            pending.append((job, key, link_key, linked))
+        keys = {job[0]: (key, link_key) for job, key, link_key, _ in pending}
+        done: list[tuple[ExtractResult, bool]] = [
+            (result, True)
+            for result in self._map(extract_source, [p[0] for p in pending if not p[3]])
+        ]
+        done.extend(self._map(extract_linked_source, [p[0] for p in pending if p[3]]))
+        for (relpath, facts, error), full in done:
+            key, link_key = keys[relpath]
+            store_key = key if full else link_key
+            if self.cache is not None and store_key is not None and error is None:
+                self.cache.put(store_key, facts if facts is not None else IRRELEVANT_ENTRY)
             results.append((relpath, facts, error))
             self._tick("analyse", 1)
-        return results
+        return sorted(results, key=_first)
 
     def _map(self, function: Callable[[ExtractJob], Any], jobs: list[ExtractJob]) -> Iterable[Any]:
         jobs_wanted = self.config.effective_jobs
@@ -609,12 +674,22 @@ class WorkerStores:
         }
 
     def extract(
-        self, wanted: Mapping[str, frozenset[str]], rule_names: frozenset[str]
+        self,
+        wanted: Mapping[str, frozenset[str]],
+        rule_names: frozenset[str],
+        focus: frozenset[str] | None = None,
     ) -> list[ExtractResult]:
         shares = self._by_owner(wanted)
         answers = self._ask(
             {
-                w: ("extract", ({r: wanted[r] for r in share}, rule_names))
+                w: (
+                    "extract",
+                    (
+                        {r: wanted[r] for r in share},
+                        rule_names,
+                        None if focus is None else focus.intersection(share),
+                    ),
+                )
                 for w, share in shares.items()
             }
         )

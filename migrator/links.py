@@ -1,0 +1,716 @@
+"""Link facts of one file, from CPython's `ast`: what the other files need of it.
+
+What: `extract_links` returns the part of a file's `FileFacts` that linking and
+the search for callers read when the file's own sites are not reported: its
+module-level bindings (imports, renamed imports, alias assignments), its classes
+(bases, `__init__` parameters), its functions (async or not, what they call) and
+its base-class `__init__` calls. It also says whether the file may hold a site
+in a synchronous function (`needs_full`): such a site can start the search for
+callers, so it must be classified with the full facts.
+
+Why: `--shard I/N` and `--changed-since` report on some files, but the aliases,
+subclasses and callers that decide those files' findings are found in all the
+others. LibCST extraction of every such file made each shard of a CI matrix do
+the work of the whole run. CPython's parser is written in C and about ten times
+cheaper; with it, each shard extracts its own files with LibCST and only links
+the rest.
+
+Exactness: for any file both parsers accept and any names, `extract_links(...)`
+equals `project(extract(...))`, LibCST's facts with the fields only a file's
+own findings use left out (spans, code text, parameters, usage, suppressions).
+`tests/test_links.py` checks it on generated programs, the fixtures and real
+packages. The model is `migrator.extract`'s, rule for rule: the same scopes,
+binding kinds and counts, visiting order (source order, which is LibCST's), and
+quirks (a lambda's parameters and a comprehension's targets bind nothing;
+`except*` names bind nothing; `None`, `True` and `False` are names). Keep the
+two in step: a change to one is a change to the other, and the test says so.
+
+Limits: when `ast` cannot parse the file (newer syntax, null bytes) the caller
+extracts with LibCST instead. A file that CPython parses and LibCST refuses is
+linked here but would be a reported error in a full run; no such file is known
+for the supported Python versions.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field, replace
+
+from migrator.facts import (
+    ArgFacts,
+    Binding,
+    CallFacts,
+    CallForm,
+    ClassFacts,
+    FileFacts,
+    FunctionFacts,
+)
+from migrator.model import Scope, ScopeLevel, Span
+
+__all__ = ["LinkFacts", "extract_links", "project"]
+
+_NO_SPAN = Span(0, 0, 0, 0)
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+#: Statements and expressions whose target is bound without an alias value.
+_TARGET_ONLY = (ast.AugAssign, ast.NamedExpr, ast.For, ast.AsyncFor)
+#: `except*` (Python 3.11+); None before, which no node's type is.
+_TRY_STAR = getattr(ast, "TryStar", None)
+
+
+@dataclass(frozen=True)
+class LinkFacts:
+    facts: FileFacts
+    #: A call in a synchronous function may be a site: classify the full facts.
+    needs_full: bool
+
+
+def project(facts: FileFacts) -> FileFacts:
+    """The link facts within LibCST's full facts: what `extract_links` computes."""
+    return replace(
+        facts,
+        classes=tuple(replace(cls, self_attributes=()) for cls in facts.classes),
+        functions=tuple(
+            replace(function, params=(), annotated_locals=()) for function in facts.functions
+        ),
+        calls=tuple(
+            replace(
+                call,
+                span=_NO_SPAN,
+                callee_text="",
+                positional=tuple(ArgFacts("", arg.is_none) for arg in call.positional),
+                keywords=tuple((name, ArgFacts("", arg.is_none)) for name, arg in call.keywords),
+                bound_name=None,
+                escape=None,
+                cm_eligible=False,
+                storage=None,
+                normalized="",
+                awaited=False,
+            )
+            for call in facts.calls
+            if call.form is CallForm.BASE_INIT
+        ),
+        suppressions=(),
+    )
+
+
+def extract_links(
+    tree: ast.Module, relpath: str, module: str, is_package: bool, names: frozenset[str]
+) -> LinkFacts:
+    """Link facts of a file parsed by `ast`; `names` are the words it mentions."""
+    walker = _Walker(module, is_package, names)
+    walker.module(tree)
+    return LinkFacts(
+        FileFacts(
+            relpath=relpath,
+            module=module,
+            is_package=is_package,
+            bindings=tuple(walker.bindings),
+            classes=tuple(walker.classes),
+            functions=tuple(walker.functions),
+            calls=tuple(walker.calls),
+            suppressions=(),
+        ),
+        walker.needs_full,
+    )
+
+
+# ---------------------------------------------------------------- names as LibCST sees them
+
+#: LibCST parses these constants as names: `X = None` is an alias assignment there.
+_CONSTANT_NAMES = {None: "None", True: "True", False: "False"}
+
+
+def _name(node: ast.AST) -> str | None:
+    """The identifier of a LibCST `Name`: an `ast.Name` or a named constant."""
+    if type(node) is ast.Name:
+        return node.id
+    if type(node) is ast.Constant and (node.value is None or type(node.value) is bool):
+        return _CONSTANT_NAMES[node.value]
+    return None
+
+
+def _is_name_or_attribute(node: ast.AST) -> bool:
+    return type(node) is ast.Attribute or _name(node) is not None
+
+
+def _dotted(node: ast.AST) -> str | None:
+    if type(node) is ast.Attribute:
+        inner = _dotted(node.value)
+        return f"{inner}.{node.attr}" if inner is not None else None
+    return _name(node)
+
+
+def _is_none(node: ast.AST) -> bool:
+    return type(node) is ast.Constant and node.value is None
+
+
+def _start(node: ast.AST) -> tuple[int, int]:
+    return (node.lineno, node.col_offset)  # type: ignore[attr-defined]
+
+
+#: A call's arguments as LibCST lists them: (star, keyword, value) in source order.
+_Arg = tuple[str, "str | None", ast.expr]
+
+
+def _call_args(node: ast.Call) -> list[_Arg]:
+    merged: list[tuple[tuple[int, int], _Arg]] = []
+    for arg in node.args:
+        if type(arg) is ast.Starred:
+            merged.append((_start(arg), ("*", None, arg.value)))
+        else:
+            merged.append((_start(arg), ("", None, arg)))
+    for keyword in node.keywords:
+        if keyword.arg is None:
+            merged.append((_start(keyword), ("**", None, keyword.value)))
+        else:
+            merged.append((_start(keyword), ("", keyword.arg, keyword.value)))
+    merged.sort(key=lambda item: item[0])
+    return [arg for _, arg in merged]
+
+
+# ---------------------------------------------------------------- bindings of one scope
+
+
+class _Bind:
+    __slots__ = ("count", "kind", "node", "targets")
+
+    def __init__(
+        self, kind: str, targets: tuple[str, ...] = (), node: ast.expr | None = None
+    ) -> None:
+        self.kind = kind  # "import", "alias", "choice", "def", "local"
+        self.targets = targets
+        self.node = node
+        self.count = 1
+
+
+class _Collector:
+    """Names bound directly in one scope: `extract._BindingCollector`, on `ast`."""
+
+    def __init__(self, walker: _Walker, root: ast.AST) -> None:
+        self.walker = walker
+        self.found: dict[str, _Bind] = {}
+        self.globals: set[str] = set()
+        #: (local name, how) of each `import ... as` and `from ... import`, in order.
+        self.imports: list[tuple[str, str]] = []
+        self.star_imports: list[ast.ImportFrom] = []
+        if isinstance(root, _FUNCTIONS):
+            for decorator in root.decorator_list:
+                self.visit(decorator)
+            arguments = root.args
+            for arg in (*arguments.posonlyargs, *arguments.args):
+                self._add(arg.arg, _Bind("local"))
+            for default in (*arguments.defaults, *arguments.kw_defaults):
+                if default is not None:
+                    self.visit(default)
+            if arguments.vararg is not None:
+                self._add(arguments.vararg.arg, _Bind("local"))
+            for arg in arguments.kwonlyargs:
+                self._add(arg.arg, _Bind("local"))
+            if arguments.kwarg is not None:
+                self._add(arguments.kwarg.arg, _Bind("local"))
+            for parameter in (
+                *arguments.posonlyargs,
+                *arguments.args,
+                arguments.vararg,
+                *arguments.kwonlyargs,
+                arguments.kwarg,
+            ):
+                if parameter is not None and parameter.annotation is not None:
+                    self.visit(parameter.annotation)
+            if root.returns is not None:
+                self.visit(root.returns)
+            for statement in root.body:
+                self.visit(statement)
+        elif isinstance(root, ast.ClassDef):
+            for child in (*root.decorator_list, *root.bases, *root.keywords, *root.body):
+                self.visit(child)
+        else:
+            for child in ast.iter_child_nodes(root):
+                self.visit(child)
+
+    def _add(self, name: str, bind: _Bind) -> None:
+        found = self.found.get(name)
+        if found is None:
+            self.found[name] = bind
+            return
+        found.count += 1
+        # A name bound twice is only trusted as an import if every binding is an import.
+        if found.kind != bind.kind:
+            local = _Bind("local")
+            local.count = found.count
+            self.found[name] = local
+
+    def _target(self, target: ast.AST, value: ast.expr | None) -> None:
+        kind = type(target)
+        if kind is ast.Name:
+            name = target.id  # type: ignore[attr-defined]
+            if value is not None and _is_name_or_attribute(value):
+                self._add(name, _Bind("alias", node=value))
+            elif value is not None and type(value) is ast.IfExp:
+                self._add(name, _Bind("choice", node=value))
+            else:
+                self._add(name, _Bind("local"))
+        elif kind is ast.Tuple or kind is ast.List:
+            for element in target.elts:  # type: ignore[attr-defined]
+                self._target(element, None)
+        elif kind is ast.Starred:
+            self._target(target.value, None)  # type: ignore[attr-defined]
+
+    def visit(self, node: ast.AST) -> None:
+        kind = type(node)
+        if kind is ast.FunctionDef or kind is ast.AsyncFunctionDef or kind is ast.ClassDef:
+            self._add(node.name, _Bind("def"))  # type: ignore[attr-defined]
+            return
+        if kind is ast.Lambda or kind in _COMPREHENSIONS:
+            return
+        if kind is ast.Import:
+            for alias in node.names:  # type: ignore[attr-defined]
+                if alias.asname is not None:
+                    self._add(alias.asname, _Bind("import", (alias.name,)))
+                    self.imports.append((alias.asname, "import-as"))
+                else:
+                    top = alias.name.split(".")[0]
+                    self._add(top, _Bind("import", (top,)))
+            return
+        if kind is ast.ImportFrom:
+            assert isinstance(node, ast.ImportFrom)
+            if node.names[0].name == "*":
+                self.star_imports.append(node)
+                return
+            base = node.module or ""
+            for alias in node.names:
+                local, how = (alias.asname, "import-as") if alias.asname else (alias.name, "import")
+                self.imports.append((local, how))
+                qualified = self.walker.absolute(node.level, base, alias.name)
+                self._add(local, _Bind("import", (qualified,)))
+            return
+        if kind is ast.Assign:
+            assert isinstance(node, ast.Assign)
+            for target in node.targets:
+                self._target(target, node.value if len(node.targets) == 1 else None)
+        elif kind is ast.AnnAssign:
+            assert isinstance(node, ast.AnnAssign)
+            self._target(node.target, node.value)
+        elif kind in _TARGET_ONLY:
+            self._target(node.target, None)  # type: ignore[attr-defined]
+        elif kind is ast.withitem:
+            if node.optional_vars is not None:  # type: ignore[attr-defined]
+                self._target(node.optional_vars, None)  # type: ignore[attr-defined]
+        elif kind is ast.ExceptHandler:
+            if node.name is not None:  # type: ignore[attr-defined]
+                self._add(node.name, _Bind("local"))  # type: ignore[attr-defined]
+        elif kind is ast.Global or kind is ast.Nonlocal:
+            self.globals.update(node.names)  # type: ignore[attr-defined]
+        elif kind is _TRY_STAR:
+            # LibCST's `except*` handlers are another node type, which binds nothing.
+            for statement in node.body:  # type: ignore[attr-defined]
+                self.visit(statement)
+            for handler in node.handlers:  # type: ignore[attr-defined]
+                for child in ast.iter_child_nodes(handler):
+                    self.visit(child)
+            for statement in (*node.orelse, *node.finalbody):  # type: ignore[attr-defined]
+                self.visit(statement)
+            return
+        for child in ast.iter_child_nodes(node):
+            self.visit(child)
+
+
+# ---------------------------------------------------------------- the walk
+
+
+@dataclass
+class _Frame:
+    level: ScopeLevel
+    qualname: str
+    name: str | None
+    bindings: dict[str, _Bind]
+    is_async: bool = False
+    globals: set[str] = field(default_factory=set)
+    function_index: int = -1
+    class_qualname: str | None = None
+    first_param: str | None = None
+    #: How many lambdas were open when the frame began (see `_inside_lambda`).
+    lambdas: int = 0
+    calls: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _ClassInfo:
+    qualname: str
+    bases: tuple[str, ...]
+    init: tuple[str, ...] | None = None
+    star_kwargs: bool = False
+
+
+class _Walker:
+    """`extract._Extractor`'s frames and name resolution, over `ast` in source order."""
+
+    def __init__(self, module: str, is_package: bool, names: frozenset[str]) -> None:
+        self.module_name = module
+        self.is_package = is_package
+        self.names = names
+        self.frames: list[_Frame] = []
+        self.classes_open: list[_ClassInfo] = []
+        self.lambdas = 0
+        self.star_modules: list[str] = []
+        self.bindings: list[Binding] = []
+        self.classes: list[ClassFacts] = []
+        self.functions: list[FunctionFacts] = []
+        self.calls: list[CallFacts] = []
+        self.needs_full = False
+        self.alias_lines: dict[str, int] = {}
+
+    def absolute(self, level: int, base: str, name: str) -> str:
+        if level == 0:
+            return f"{base}.{name}" if base else name
+        parts = self.module_name.split(".")
+        package_parts = parts if self.is_package else parts[:-1]
+        if level > 1:
+            package_parts = package_parts[: len(package_parts) - (level - 1)]
+        prefix = ".".join(package_parts)
+        return ".".join(p for p in (prefix, base, name) if p)
+
+    # ------------------------------------------------------------ name resolution
+
+    def resolve(self, node: ast.AST, frames: list[_Frame] | None = None) -> tuple[str, ...]:
+        frames = self.frames if frames is None else frames
+        name = _name(node)
+        if name is not None:
+            return self._lookup(name, frames)
+        kind = type(node)
+        if kind is ast.Attribute:
+            attr = node.attr  # type: ignore[attr-defined]
+            return tuple(f"{q}.{attr}" for q in self.resolve(node.value, frames))  # type: ignore[attr-defined]
+        if kind is ast.IfExp:
+            return self.resolve(node.body, frames) + self.resolve(node.orelse, frames)  # type: ignore[attr-defined]
+        return ()
+
+    def _lookup(self, name: str, frames: list[_Frame]) -> tuple[str, ...]:
+        innermost = len(frames) - 1
+        for index in range(innermost, -1, -1):
+            frame = frames[index]
+            if frame.level is ScopeLevel.CLASS and index != innermost:
+                continue  # class bodies are not visible from nested functions
+            if frame.level is ScopeLevel.FUNCTION and name in frame.globals:
+                continue
+            bind = frame.bindings.get(name)
+            if bind is None:
+                continue
+            if frame.level is ScopeLevel.MODULE:
+                if bind.kind == "import":
+                    return bind.targets
+                return (f"{self.module_name}.{name}",)
+            if bind.kind == "import":
+                return bind.targets
+            if bind.kind in {"alias", "choice"} and bind.count == 1 and bind.node is not None:
+                return self.resolve(bind.node, frames[:index])
+            if bind.kind == "def" and frame.level is ScopeLevel.CLASS:
+                return (f"{frame.qualname}.{name}",)
+            return ()  # a local, a parameter: shadows whatever the module binds
+        for star in self.star_modules:
+            return (f"{star}.{name}",)
+        return ()
+
+    def interesting(self, written: str | None, targets: tuple[str, ...]) -> bool:
+        if written is not None and written.rsplit(".", 1)[-1] in self.names:
+            return True
+        return any(t.rsplit(".", 1)[-1] in self.names for t in targets)
+
+    # ------------------------------------------------------------ scopes
+
+    def module(self, tree: ast.Module) -> None:
+        collector = _Collector(self, tree)
+        frame = _Frame(ScopeLevel.MODULE, self.module_name, None, collector.found)
+        self.frames.append(frame)
+        for star in collector.star_imports:
+            self.star_modules.append(self.absolute(star.level, star.module or "", "").rstrip("."))
+        imports = [
+            (local, how)
+            for local, how in collector.imports
+            if (bind := collector.found.get(local)) is not None and bind.kind == "import"
+        ]
+        for statement in tree.body:
+            self.visit(statement)
+        lines: dict[str, int] = {}
+        for statement in tree.body:
+            if type(statement) is ast.Import or type(statement) is ast.ImportFrom:
+                for alias in statement.names:
+                    if alias.name == "*":
+                        break
+                    local = alias.asname or alias.name.split(".")[0]
+                    lines.setdefault(local, statement.lineno)
+        for local, how in imports:
+            target = collector.found[local].targets[0]
+            self.bindings.append(
+                Binding(f"{self.module_name}.{local}", target, lines.get(local, 0), how)
+            )
+        for name, bind in frame.bindings.items():
+            if bind.kind == "alias" and bind.count == 1 and bind.node is not None:
+                targets = self.resolve(bind.node, [frame])
+                if targets:
+                    self.bindings.append(
+                        Binding(
+                            f"{self.module_name}.{name}",
+                            targets[0],
+                            self.alias_lines.get(name, 0),
+                            "assign",
+                        )
+                    )
+        self.frames.pop()
+
+    def visit(self, node: ast.AST) -> None:
+        kind = type(node)
+        if kind is ast.Call:
+            self.call(node)  # type: ignore[arg-type]
+        elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
+            self.function(node)  # type: ignore[arg-type]
+        elif kind is ast.ClassDef:
+            self.class_(node)  # type: ignore[arg-type]
+        elif kind is ast.Lambda:
+            self.lambdas += 1
+            self._arguments(node.args)  # type: ignore[attr-defined]
+            self.visit(node.body)  # type: ignore[attr-defined]
+            self.lambdas -= 1
+        elif kind is ast.IfExp:
+            # LibCST visits in source order: `body if test else orelse`.
+            self.visit(node.body)  # type: ignore[attr-defined]
+            self.visit(node.test)  # type: ignore[attr-defined]
+            self.visit(node.orelse)  # type: ignore[attr-defined]
+        elif kind is ast.Dict:
+            for key, value in zip(node.keys, node.values, strict=True):  # type: ignore[attr-defined]
+                if key is not None:
+                    self.visit(key)
+                self.visit(value)
+        else:
+            if kind is ast.Assign and len(self.frames) == 1:
+                targets = node.targets  # type: ignore[attr-defined]
+                if len(targets) == 1 and type(targets[0]) is ast.Name:
+                    self.alias_lines.setdefault(targets[0].id, node.lineno)  # type: ignore[attr-defined]
+            for child in ast.iter_child_nodes(node):
+                self.visit(child)
+
+    def _arguments(self, arguments: ast.arguments) -> None:
+        """Parameters in source order, each with its annotation, then its default."""
+        positional = [*arguments.posonlyargs, *arguments.args]
+        defaults: list[ast.expr | None] = [None] * (
+            len(positional) - len(arguments.defaults)
+        ) + list(arguments.defaults)
+        for arg, default in zip(positional, defaults, strict=True):
+            self._parameter(arg, default)
+        if arguments.vararg is not None:
+            self._parameter(arguments.vararg, None)
+        for arg, default in zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True):
+            self._parameter(arg, default)
+        if arguments.kwarg is not None:
+            self._parameter(arguments.kwarg, None)
+
+    def _parameter(self, arg: ast.arg, default: ast.expr | None) -> None:
+        if arg.annotation is not None:
+            self.visit(arg.annotation)
+        if default is not None:
+            self.visit(default)
+
+    def class_(self, node: ast.ClassDef) -> None:
+        outer = self.frames[-1]
+        qualname = f"{outer.qualname}.{node.name}"
+        bases = tuple(
+            target
+            for base in node.bases
+            for target in self.resolve(base.value if type(base) is ast.Starred else base)
+        )
+        collector = _Collector(self, node)
+        self.frames.append(_Frame(ScopeLevel.CLASS, qualname, node.name, collector.found))
+        info = _ClassInfo(qualname, bases)
+        self.classes_open.append(info)
+        for child in (
+            *node.decorator_list,
+            *getattr(node, "type_params", ()),
+            *node.bases,
+            *node.keywords,
+            *node.body,
+        ):
+            self.visit(child)
+        self.classes_open.pop()
+        self.frames.pop()
+        self.classes.append(
+            ClassFacts(
+                name=node.name,
+                qualname=qualname,
+                line=node.lineno,
+                bases=bases,
+                init_params=info.init,
+                init_star_kwargs=info.star_kwargs,
+                self_attributes=(),
+            )
+        )
+
+    def function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        outer = self.frames[-1]
+        qualname = f"{outer.qualname}.{node.name}"
+        collector = _Collector(self, node)
+        class_qualname = outer.qualname if outer.level is ScopeLevel.CLASS else None
+        params = [*node.args.posonlyargs, *node.args.args]
+        first_param = params[0].arg if params else None
+        is_async = type(node) is ast.AsyncFunctionDef
+        frame = _Frame(
+            ScopeLevel.FUNCTION,
+            qualname,
+            node.name,
+            collector.found,
+            is_async=is_async,
+            globals=collector.globals,
+            function_index=len(self.functions),
+            class_qualname=class_qualname,
+            first_param=first_param if class_qualname else None,
+            lambdas=self.lambdas,
+        )
+        self.functions.append(
+            FunctionFacts(
+                qualname=qualname,
+                name=node.name,
+                is_async=is_async,
+                line=node.lineno,
+                params=(),
+                annotated_locals=(),
+                class_qualname=class_qualname,
+                calls=(),
+            )
+        )
+        self.frames.append(frame)
+        if class_qualname and node.name == "__init__" and self.classes_open:
+            info = self.classes_open[-1]
+            info.init = tuple(p.arg for p in params[1:])
+            info.star_kwargs = node.args.kwarg is not None
+        for decorator in node.decorator_list:
+            self.visit(decorator)
+        for parameter in getattr(node, "type_params", ()):
+            self.visit(parameter)
+        self._arguments(node.args)
+        if node.returns is not None:
+            self.visit(node.returns)
+        for statement in node.body:
+            self.visit(statement)
+        self.frames.pop()
+        self.functions[frame.function_index] = replace(
+            self.functions[frame.function_index], calls=tuple(dict.fromkeys(frame.calls))
+        )
+
+    # ------------------------------------------------------------ calls
+
+    def call(self, node: ast.Call) -> None:
+        frame = self.frames[-1]
+        func = node.func
+        targets = self.resolve(func)
+        written = _dotted(func)
+        if frame.level is ScopeLevel.FUNCTION:
+            if targets:
+                frame.calls.append(targets[0])
+            elif (
+                written
+                and frame.first_param
+                and written.startswith(frame.first_param + ".")
+                and frame.class_qualname
+            ):
+                frame.calls.append(f"{frame.class_qualname}.{written.split('.', 1)[1]}")
+        args = _call_args(node)
+        base_init = self._base_init(node, args)
+        if base_init is not None:
+            self._record_base_init(*base_init)
+        elif not self.needs_full and self._may_be_site(targets, written, args):
+            # A site in a synchronous function may be one that cannot be rewritten
+            # until its callers are async: the search for them starts from it.
+            function = self._function_frame()
+            if function is not None and not function.is_async:
+                self.needs_full = True
+        self.visit(func)
+        for _, _, value in args:
+            self.visit(value)
+
+    def _may_be_site(self, targets: tuple[str, ...], written: str | None, args: list[_Arg]) -> bool:
+        """Whether the extractor could record a site here: a superset of its tests.
+
+        The callee, or a name passed as an argument (`functools.partial(X, ...)`,
+        `default_factory=X`), is one of the words searched for.
+        """
+        if targets and self.interesting(written, targets):
+            return True
+        for _, _, value in args:
+            if _is_name_or_attribute(value):
+                resolved = self.resolve(value)
+                if resolved and self.interesting(_dotted(value), resolved):
+                    return True
+        return False
+
+    def _function_frame(self) -> _Frame | None:
+        return next((f for f in reversed(self.frames) if f.level is ScopeLevel.FUNCTION), None)
+
+    def _base_init(
+        self, node: ast.Call, args: list[_Arg]
+    ) -> tuple[tuple[str, ...], list[_Arg]] | None:
+        func = node.func
+        if not (type(func) is ast.Attribute and func.attr == "__init__"):
+            return None
+        frame = self.frames[-1]
+        if (
+            frame.level is not ScopeLevel.FUNCTION
+            or frame.name != "__init__"
+            or not self.classes_open
+        ):
+            return None
+        value = func.value
+        if type(value) is ast.Call and _name(value.func) == "super":
+            return self.classes_open[-1].bases, args
+        if _is_name_or_attribute(value):
+            resolved = self.resolve(value)
+            if resolved and args and args[0][1] is None:
+                return resolved, args[1:]
+        return None
+
+    def _record_base_init(self, bases: tuple[str, ...], args: list[_Arg]) -> None:
+        positional: list[ArgFacts] = []
+        keywords: list[tuple[str, ArgFacts]] = []
+        star_args = star_kwargs = False
+        for star, keyword, value in args:
+            facts = ArgFacts("", _is_none(value))
+            if star == "*":
+                star_args = True
+            elif star == "**":
+                star_kwargs = True
+            elif keyword is not None:
+                keywords.append((keyword, facts))
+            else:
+                positional.append(facts)
+        function = self._function_frame()
+        if function is not None and self.lambdas > function.lambdas:
+            # A lambda body is its own synchronous function.
+            function = None
+        prefix = self.module_name + "."
+        scope = Scope(
+            level=self.frames[-1].level,
+            function=function.qualname.removeprefix(prefix) if function else None,
+            is_async=function.is_async if function else False,
+            class_name=self.classes_open[-1].qualname.removeprefix(prefix)
+            if self.classes_open
+            else None,
+        )
+        self.calls.append(
+            CallFacts(
+                span=_NO_SPAN,
+                form=CallForm.BASE_INIT,
+                callee_text="",
+                targets=bases,
+                positional=tuple(positional),
+                keywords=tuple(keywords),
+                star_args=star_args,
+                star_kwargs=star_kwargs,
+                scope=scope,
+                function=function.function_index if function else -1,
+                bound_name=None,
+                escape=None,
+                cm_eligible=False,
+                storage=None,
+                normalized="",
+                awaited=False,
+            )
+        )
