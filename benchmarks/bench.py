@@ -1,10 +1,11 @@
 """Benchmark migrator against ast-grep and semgrep on the corpus of `benchmarks/corpus.py`.
 
 Run from a checkout:
-``python benchmarks/bench.py [--scale 1 4] [--jobs 2] [--repeat 5] [--skip-semgrep]``.
+``python benchmarks/bench.py [--scale 1 4] [--jobs 2] [--repeat 5] [--shards 4] [--skip-semgrep]``.
 
-In one session and in turn: `migrator audit` cold (empty cache), `migrator audit`
-warm (cache filled, nothing changed), `migrator fix --diff`, `migrator --help`,
+In one session and in turn: `migrator audit` cold (empty cache), with `--shards N`
+each `migrator audit --shard I/N` cold (the slowest shard is shown: a CI matrix
+waits for it), `migrator audit` warm (cache filled, nothing changed), `migrator fix --diff`, `migrator --help`,
 `ast-grep scan` and `semgrep scan` with an equivalent rule (a call whose callee's
 last name is one of the rule pack's constructors or factories). Each command runs
 `--repeat` times, the corpus read into the page cache before every run; the table
@@ -211,7 +212,7 @@ def _measure_once(name: str, command: list[str], cwd: Path, env: dict[str, str] 
     return Row(name, wall, cpu, peak / 1024, note)
 
 
-def run(scale: int, jobs: int, skip_semgrep: bool, repeat: int) -> list[Row]:
+def run(scale: int, jobs: int, skip_semgrep: bool, repeat: int, shards: int) -> list[Row]:
     tree = build(scale)
     files, lines, total = size(tree)
     print(
@@ -237,6 +238,26 @@ def run(scale: int, jobs: int, skip_semgrep: bool, repeat: int) -> list[Row]:
     rows: list[Row] = []
     audit = [*migrator, "audit", "--root", ".", "--jobs", str(jobs), "--format", "json", "."]
     rows.append(measure("migrator audit (cold)", audit, tree, env, repeat=repeat, prepare=cold))
+    if shards > 1:
+        # Each CI job of a matrix runs one shard: the matrix waits for the slowest.
+        per_shard = [
+            measure(
+                f"migrator audit --shard {index}/{shards} (cold)",
+                [*audit[:-1], "--shard", f"{index}/{shards}", "."],
+                tree,
+                env,
+                repeat=repeat,
+                prepare=cold,
+            )
+            for index in range(1, shards + 1)
+        ]
+        slowest = max(per_shard, key=lambda row: row.wall or 0.0)
+        fastest = min(per_shard, key=lambda row: row.wall or 0.0)
+        slowest.name = f"migrator audit --shard I/{shards} (cold), slowest shard"
+        slowest.note = (
+            f"shards {fastest.wall or 0:.2f}–{slowest.wall or 0:.2f} s; {slowest.note}".strip()
+        )
+        rows.append(slowest)
     rows.append(measure("migrator audit (warm)", audit, tree, env, repeat=repeat, prepare=warm))
     rows.append(
         measure(
@@ -336,10 +357,16 @@ def main() -> None:
         default=5,
         help="runs of each command; the table shows the run of median wall time (default 5)",
     )
+    parser.add_argument(
+        "--shards",
+        type=int,
+        default=0,
+        help="also time a cold `audit --shard I/N` for each I; the table shows the slowest",
+    )
     args = parser.parse_args()
     for scale in args.scale:
         print(f"\n## {scale}x corpus\n")
-        print(table(run(scale, args.jobs, args.skip_semgrep, args.repeat)), flush=True)
+        print(table(run(scale, args.jobs, args.skip_semgrep, args.repeat, args.shards)), flush=True)
 
 
 if __name__ == "__main__":

@@ -189,8 +189,7 @@ TREE = {
         "    return Dispatcher()\n"
     ),
     "app/use_sub.py": (
-        "from app.custom import MyDispatcher\n\n\nasync def go():\n"
-        "    return MyDispatcher('x')\n"
+        "from app.custom import MyDispatcher\n\n\nasync def go():\n    return MyDispatcher('x')\n"
     ),
     # A site in a sync function, whose caller chain runs through other files.
     "app/sync_site.py": (
