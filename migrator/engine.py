@@ -20,13 +20,20 @@ from migrator.cache import FactsCache, PrefilterIndex
 from migrator.classify import Classifier
 from migrator.config import Config
 from migrator.discovery import SourceFile, discover, is_test_path
-from migrator.facts import FileFacts
+from migrator.facts import CallForm, FileFacts
 from migrator.filestore import Meter, Store, WorkerStores, names_pattern, worker_count
-from migrator.model import AuditResult, FileError, Finding
-from migrator.resolve import Linker
+from migrator.model import AuditResult, FileError, Finding, ScopeLevel
+from migrator.resolve import Linker, Match, TargetKind
 from migrator.rules import RuleSet
 
-__all__ = ["Analysis", "Progress", "analyse", "apply_suppressions", "names_pattern"]
+__all__ = [
+    "Analysis",
+    "Progress",
+    "analyse",
+    "apply_suppressions",
+    "names_pattern",
+    "search_roots",
+]
 
 #: From this many files on, a cold run splits them across worker processes.
 _WORKER_STORE_FILES = 500
@@ -51,8 +58,14 @@ def analyse(
     *,
     progress: Progress | None = None,
     only: Iterable[str] | None = None,
+    shard: tuple[int, int] | None = None,
 ) -> Analysis:
-    """Audit `paths` under `config.root`. `only` restricts reported files (e.g. changed files)."""
+    """Audit `paths` under `config.root`.
+
+    `only` (e.g. the changed files) and `shard` (I, N: the files of shard I of N,
+    see `migrator.sharding`) restrict the files reported on; the other files are
+    still linked, so names resolve as in a full run.
+    """
     root = config.root.resolve()
     cache = FactsCache(root / config.cache_dir) if config.cache else None
     meter = Meter(progress)
@@ -87,6 +100,15 @@ def analyse(
         else:
             store = Store(root, config, rules.digest, cache, parallel=True)
             store.tick = meter.advance
+        if shard is not None:
+            from migrator.sharding import in_shard
+
+            wanted = set(only) if only is not None else None
+            only = {
+                source.relpath
+                for source in discovery.files
+                if in_shard(source.relpath, *shard) and (wanted is None or source.relpath in wanted)
+            }
         analysis = _analyse(
             config,
             rules,
@@ -370,16 +392,7 @@ class _CallerSearch:
         return pairs
 
     def _not_async_functions(self) -> set[str]:
-        functions: set[str] = set()
-        for facts in self.candidates.values():
-            # Only a site inside a sync function can be not-async: skip classifying the rest.
-            if not any(c.function >= 0 and not c.scope.is_async for c in facts.calls):
-                continue
-            for finding in self.classifier.findings(facts, test_code=False):
-                plan = finding.fix
-                if plan is not None and plan.reason == "not-async" and finding.scope.function:
-                    functions.add(f"{facts.module}.{finding.scope.function}")
-        return functions
+        return search_roots(self.classifier.linker, self.candidates.values())
 
     def _search(self, pairs: set[tuple[str, str]]) -> None:
         anchors = frozenset(anchor for _, anchor in pairs)
@@ -417,6 +430,50 @@ class _CallerSearch:
                 if any(linker.canonical(callee)[0] in wanted for callee in function.calls):
                     callers.add(function.qualname)
         return callers - functions
+
+
+def search_roots(linker: Linker, candidates: Iterable[FileFacts]) -> set[str]:
+    """Functions that may hold a `not-async` site: where the search for callers starts.
+
+    Decided from the calls' targets, form and scope, never from how a call's
+    result is used, so the same functions are found whether a file's facts come
+    from LibCST or, in a shard or a `--changed-since` run, from `migrator.links`:
+    the callers found, and so every site's chain, do not depend on which files a
+    run reports on. A superset of the functions with a `not-async` plan (a site
+    whose result is stored, a shared instance, is a start too): searching from it
+    costs a little and finds only real callers.
+    """
+    functions: set[str] = set()
+    for facts in candidates:
+        for call in facts.calls:
+            if (
+                call.form in _PLANNED_FORMS
+                and call.function >= 0
+                and not call.scope.is_async
+                and call.scope.level is ScopeLevel.FUNCTION
+                and any(_may_need_async(linker.match(t)) for t in call.targets)
+            ):
+                functions.add(facts.functions[call.function].qualname)
+    return functions
+
+
+#: Call forms whose sites get a plan that can be `not-async` (see `Classifier._plan`).
+_PLANNED_FORMS = frozenset({CallForm.CALL, CallForm.PARTIAL, CallForm.FACTORY_REF})
+
+
+def _may_need_async(match: Match | None) -> bool:
+    """A legacy factory, or a rule's own class with a factory to move to."""
+    if match is None:
+        return False
+    if match.kind is TargetKind.LEGACY:
+        return True
+    member = match.member
+    return (
+        match.kind is TargetKind.CLASS
+        and member is not None
+        and not member.is_subclass
+        and member.rule.factory is not None
+    )
 
 
 def apply_suppressions(findings: list[Finding], facts: dict[str, FileFacts]) -> list[Finding]:

@@ -229,10 +229,9 @@ def extract_source(job: ExtractJob) -> ExtractResult:
 def extract_linked_source(job: ExtractJob) -> tuple[ExtractResult, bool]:
     """`extract_source` for a file whose own findings are not reported.
 
-    Such a file only has to be linked (`migrator.links`): its facts come from
-    CPython's `ast`, unless it may hold a site in a synchronous function (where a
-    search for callers can start) or `ast` cannot tell; then LibCST extracts it
-    in full. The flag says that the facts are full ones.
+    Such a file only has to be linked: its facts come from CPython's `ast`
+    (`migrator.links`), unless `ast` cannot parse it; then LibCST extracts it in
+    full, and the flag says so.
     """
     from migrator.extract import ExtractionError, frame_budget, parse_for_links
     from migrator.links import extract_links
@@ -246,11 +245,10 @@ def extract_linked_source(job: ExtractJob) -> tuple[ExtractResult, bool]:
                 return (relpath, None, None), False
             try:
                 with frame_budget():
-                    linked = extract_links(tree, relpath, module, is_package, names)
+                    facts = extract_links(tree, relpath, module, is_package, names)
+                return (relpath, facts, None), False
             except RecursionError:
-                linked = None  # LibCST gives the verdict on a tree this deep
-            if linked is not None and not linked.needs_full:
-                return (relpath, linked.facts, None), False
+                pass  # LibCST gives the verdict on a tree this deep
     except (SourceError, ExtractionError) as error:
         return (relpath, None, str(error)), False
     return extract_source(job), True
@@ -268,7 +266,7 @@ def _extract_caller(job: ExtractJob) -> FileFacts | None:
         if tree is not None:
             try:
                 with frame_budget():
-                    return extract_links(tree, relpath, module, is_package, frozenset()).facts
+                    return extract_links(tree, relpath, module, is_package, frozenset())
             except RecursionError:
                 pass  # LibCST gives the verdict on a tree this deep
         return extract(text, relpath, module, is_package, frozenset())
@@ -385,7 +383,7 @@ class Store:
                 key = FactsCache.key(raw, relpath, self.rules_digest, present, module, is_package)
                 cached = self.cache.lookup(key)
                 if cached is None and linked:
-                    # Link facts depend on the names too: they decide `needs_full`.
+                    # Link facts depend on the names: they record the calls of those.
                     link_key = FactsCache.key(
                         raw, relpath, f"{self.rules_digest}/links", present, module, is_package
                     )

@@ -1,29 +1,29 @@
 """Link facts of one file, from CPython's `ast`: what the other files need of it.
 
 What: `extract_links` returns the part of a file's `FileFacts` that linking and
-the search for callers read when the file's own sites are not reported: its
+the search for callers read when the file's own findings are not reported: its
 module-level bindings (imports, renamed imports, alias assignments), its classes
-(bases, `__init__` parameters), its functions (async or not, what they call) and
-its base-class `__init__` calls. It also says whether the file may hold a site
-in a synchronous function (`needs_full`): such a site can start the search for
-callers, so it must be classified with the full facts.
+(bases, `__init__` parameters), its functions (async or not, what they call), its
+base-class `__init__` calls, and each site's callee, form and scope (not how its
+result is used, which only the site's own finding needs).
 
 Why: `--shard I/N` and `--changed-since` report on some files, but the aliases,
 subclasses and callers that decide those files' findings are found in all the
 others. LibCST extraction of every such file made each shard of a CI matrix do
 the work of the whole run. CPython's parser is written in C and about ten times
 cheaper; with it, each shard extracts its own files with LibCST and only links
-the rest.
+the rest. Caller files, which only ever needed their call graph, use it too.
 
 Exactness: for any file both parsers accept and any names, `extract_links(...)`
-equals `project(extract(...))`, LibCST's facts with the fields only a file's
-own findings use left out (spans, code text, parameters, usage, suppressions).
+equals `project(extract(...))`, LibCST's facts without the fields only a file's
+own findings use (spans, code text, parameters, usage, suppressions).
 `tests/test_links.py` checks it on generated programs, the fixtures and real
 packages. The model is `migrator.extract`'s, rule for rule: the same scopes,
-binding kinds and counts, visiting order (source order, which is LibCST's), and
-quirks (a lambda's parameters and a comprehension's targets bind nothing;
-`except*` names bind nothing; `None`, `True` and `False` are names). Keep the
-two in step: a change to one is a change to the other, and the test says so.
+binding kinds and counts, the same visiting order (source order, which is
+LibCST's), and the same quirks (a lambda's parameters and a comprehension's
+targets bind nothing; `except*` names bind nothing; `None`, `True` and `False`
+are names). Keep the two in step: a change to one is a change to the other, and
+the test says so.
 
 Limits: when `ast` cannot parse the file (newer syntax, null bytes) the caller
 extracts with LibCST instead. A file that CPython parses and LibCST refuses is
@@ -47,22 +47,16 @@ from migrator.facts import (
 )
 from migrator.model import Scope, ScopeLevel, Span
 
-__all__ = ["LinkFacts", "extract_links", "project"]
+__all__ = ["extract_links", "project"]
 
 _NO_SPAN = Span(0, 0, 0, 0)
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+_FACTORY_KEYWORDS = frozenset({"default_factory", "factory"})
 #: Statements and expressions whose target is bound without an alias value.
 _TARGET_ONLY = (ast.AugAssign, ast.NamedExpr, ast.For, ast.AsyncFor)
 #: `except*` (Python 3.11+); None before, which no node's type is.
 _TRY_STAR = getattr(ast, "TryStar", None)
-
-
-@dataclass(frozen=True)
-class LinkFacts:
-    facts: FileFacts
-    #: A call in a synchronous function may be a site: classify the full facts.
-    needs_full: bool
 
 
 def project(facts: FileFacts) -> FileFacts:
@@ -88,7 +82,6 @@ def project(facts: FileFacts) -> FileFacts:
                 awaited=False,
             )
             for call in facts.calls
-            if call.form is CallForm.BASE_INIT
         ),
         suppressions=(),
     )
@@ -96,22 +89,19 @@ def project(facts: FileFacts) -> FileFacts:
 
 def extract_links(
     tree: ast.Module, relpath: str, module: str, is_package: bool, names: frozenset[str]
-) -> LinkFacts:
+) -> FileFacts:
     """Link facts of a file parsed by `ast`; `names` are the words it mentions."""
     walker = _Walker(module, is_package, names)
     walker.module(tree)
-    return LinkFacts(
-        FileFacts(
-            relpath=relpath,
-            module=module,
-            is_package=is_package,
-            bindings=tuple(walker.bindings),
-            classes=tuple(walker.classes),
-            functions=tuple(walker.functions),
-            calls=tuple(walker.calls),
-            suppressions=(),
-        ),
-        walker.needs_full,
+    return FileFacts(
+        relpath=relpath,
+        module=module,
+        is_package=is_package,
+        bindings=tuple(walker.bindings),
+        classes=tuple(walker.classes),
+        functions=tuple(walker.functions),
+        calls=tuple(walker.calls),
+        suppressions=(),
     )
 
 
@@ -358,7 +348,6 @@ class _Walker:
         self.classes: list[ClassFacts] = []
         self.functions: list[FunctionFacts] = []
         self.calls: list[CallFacts] = []
-        self.needs_full = False
         self.alias_lines: dict[str, int] = {}
 
     def absolute(self, level: int, base: str, name: str) -> str:
@@ -614,41 +603,54 @@ class _Walker:
             ):
                 frame.calls.append(f"{frame.class_qualname}.{written.split('.', 1)[1]}")
         args = _call_args(node)
-        base_init = self._base_init(node, args)
-        if base_init is not None:
-            self._record_base_init(*base_init)
-        elif not self.needs_full and self._may_be_site(targets, written, args):
-            # A site in a synchronous function may be one that cannot be rewritten
-            # until its callers are async: the search for them starts from it.
-            function = self._function_frame()
-            if function is not None and not function.is_async:
-                self.needs_full = True
+        self._sites(func, targets, written, args)
         self.visit(func)
         for _, _, value in args:
             self.visit(value)
 
-    def _may_be_site(self, targets: tuple[str, ...], written: str | None, args: list[_Arg]) -> bool:
-        """Whether the extractor could record a site here: a superset of its tests.
-
-        The callee, or a name passed as an argument (`functools.partial(X, ...)`,
-        `default_factory=X`), is one of the words searched for.
-        """
+    def _sites(
+        self, func: ast.expr, targets: tuple[str, ...], written: str | None, args: list[_Arg]
+    ) -> None:
+        """Record what `_Extractor.visit_Call` records for this call, in the same order."""
+        for _, keyword, value in args:
+            if keyword in _FACTORY_KEYWORDS:
+                ref_targets = self.resolve(value)
+                if ref_targets and self.interesting(_dotted(value), ref_targets):
+                    self._record(CallForm.FACTORY_REF, ref_targets, [])
+        base_init = self._base_init(func, args)
+        if base_init is not None:
+            self._record(CallForm.BASE_INIT, *base_init)
+            return
+        if targets and "functools.partial" in targets and args and args[0][1] is None:
+            inner = args[0][2]
+            inner_targets = self.resolve(inner)
+            if inner_targets and self.interesting(_dotted(inner), inner_targets):
+                self._record(CallForm.PARTIAL, inner_targets, args[1:])
+            return
+        if self._is_choice(func):
+            if targets and self.interesting(None, targets):
+                self._record(CallForm.RUNTIME_CHOICE, targets, args)
+            return
         if targets and self.interesting(written, targets):
+            self._record(CallForm.CALL, targets, args)
+
+    def _is_choice(self, func: ast.expr) -> bool:
+        if type(func) is ast.IfExp:
             return True
-        for _, _, value in args:
-            if _is_name_or_attribute(value):
-                resolved = self.resolve(value)
-                if resolved and self.interesting(_dotted(value), resolved):
-                    return True
+        name = _name(func)
+        if name is not None:
+            for frame in reversed(self.frames):
+                bind = frame.bindings.get(name)
+                if bind is not None:
+                    return bind.kind == "choice" and frame.level is ScopeLevel.FUNCTION
         return False
 
     def _function_frame(self) -> _Frame | None:
         return next((f for f in reversed(self.frames) if f.level is ScopeLevel.FUNCTION), None)
 
     def _base_init(
-        self, node: ast.Call, args: list[_Arg]
+        self, func: ast.expr, args: list[_Arg]
     ) -> tuple[tuple[str, ...], list[_Arg]] | None:
-        func = node.func
         if not (type(func) is ast.Attribute and func.attr == "__init__"):
             return None
         frame = self.frames[-1]
@@ -667,7 +669,7 @@ class _Walker:
                 return resolved, args[1:]
         return None
 
-    def _record_base_init(self, bases: tuple[str, ...], args: list[_Arg]) -> None:
+    def _record(self, form: CallForm, targets: tuple[str, ...], args: list[_Arg]) -> None:
         positional: list[ArgFacts] = []
         keywords: list[tuple[str, ArgFacts]] = []
         star_args = star_kwargs = False
@@ -697,9 +699,9 @@ class _Walker:
         self.calls.append(
             CallFacts(
                 span=_NO_SPAN,
-                form=CallForm.BASE_INIT,
+                form=form,
                 callee_text="",
-                targets=bases,
+                targets=targets,
                 positional=tuple(positional),
                 keywords=tuple(keywords),
                 star_args=star_args,

@@ -2,16 +2,17 @@
 
 `--shard` and `--changed-since` link the files they do not report on with
 `migrator.links` instead of LibCST. That is only sound if, for every file, the
-facts it gives are `project(extract(...))`, and if it asks for LibCST's full facts
-(`needs_full`) whenever the file may hold a site in a synchronous function (where
-a search for callers starts). Both are checked here on generated programs, the
-fixtures, real packages and hand-written edge cases; then a focused run is
-checked against a full one, and shown to leave the other files to `ast`.
+facts it gives are `project(extract(...))`: checked here on generated programs,
+the fixtures, real packages and hand-written edge cases. The search for callers
+starts from what link facts hold (`search_roots`), which must include every
+function with a `not-async` site. Then a focused run is checked against a full
+one, and shown to leave the other files to `ast`.
 """
 
 from __future__ import annotations
 
 import ast
+import json
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,12 +23,13 @@ import libcst as cst
 import pytest
 import rich
 from hypothesis import HealthCheck, given, settings
+from typer.testing import CliRunner
 
 import migrator.extract
+from migrator.cli import app
 from migrator.config import Config
-from migrator.engine import analyse
+from migrator.engine import analyse, search_roots
 from migrator.extract import ExtractionError, extract
-from migrator.facts import CallForm
 from migrator.links import extract_links, project
 from migrator.rules import load_rule_set
 from tests.conftest import FIXTURES
@@ -47,7 +49,7 @@ def _every_name(tree: ast.Module) -> frozenset[str]:
 
 
 def _check(text: str, module: str = "pkg.sub.mod", is_package: bool = False) -> None:
-    """`extract_links` equals the projection of LibCST's facts, and `needs_full` is sound."""
+    """`extract_links` equals the projection of LibCST's facts, whatever the names."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -59,14 +61,7 @@ def _check(text: str, module: str = "pkg.sub.mod", is_package: bool = False) -> 
             full = extract(text, "f.py", module, is_package, names)
         except (ExtractionError, RecursionError):
             return
-        linked = extract_links(tree, "f.py", module, is_package, names)
-        assert linked.facts == project(full)
-        may_start_search = any(
-            call.form is not CallForm.BASE_INIT and call.function >= 0 and not call.scope.is_async
-            for call in full.calls
-        )
-        if may_start_search:
-            assert linked.needs_full
+        assert extract_links(tree, "f.py", module, is_package, names) == project(full)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
@@ -137,37 +132,22 @@ def test_syntax_forms(text: str) -> None:
     _check(text, module="pkg", is_package=True)
 
 
-def _needs_full(text: str, names: set[str]) -> bool:
-    # A name is only a site when it resolves: to an import, as here, or a binding.
-    text = "from tools import Tool, Other\n" + text
-    return extract_links(ast.parse(text), "f.py", "m", False, frozenset(names)).needs_full
-
-
 @pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("def f():\n    return Tool()\n", True),
-        ("async def f():\n    return Tool()\n", False),
-        ("x = Tool()\nclass C:\n    y = Tool()\n", False),
-        ("import functools\ndef f():\n    return functools.partial(Tool, 1)\n", True),
-        ("def f():\n    return field(default_factory=Tool)\n", True),
-        ("from m import Tool as T\ndef f():\n    return T()\n", True),
-        ("def f():\n    return Other()\n", False),
-        ("class C(Tool):\n    def __init__(self):\n        super().__init__()\n", False),
-    ],
-    ids=[
-        "call-in-sync-function",
-        "call-in-async-function",
-        "module-and-class-level",
-        "partial",
-        "default-factory",
-        "renamed-import",
-        "unrelated-call",
-        "base-init-only",
-    ],
+    "tree", ["legacy_app", "audit", "manual", "factory_call", "context_manager"], ids=str
 )
-def test_needs_full(text: str, expected: bool) -> None:
-    assert _needs_full(text, {"Tool"}) is expected
+def test_the_search_for_callers_starts_from_every_not_async_site(tree: str) -> None:
+    analysis = analyse(
+        Config(root=FIXTURES / tree, jobs=1, cache=False), load_rule_set([]), [str(FIXTURES / tree)]
+    )
+    not_async = {
+        f"{analysis.facts[f.path].module}.{f.scope.function}"
+        for f in analysis.result.findings
+        if f.fix is not None and f.fix.reason == "not-async" and f.scope.function
+    }
+    roots = search_roots(analysis.linker, analysis.facts.values())
+    assert not_async <= roots
+    if tree == "audit":
+        assert not_async  # the case is exercised
 
 
 # ------------------------------------------------------------------ focused runs
@@ -237,8 +217,37 @@ def test_a_focused_run_reports_what_the_full_run_reports_on_its_files(
         assert result.aliases == full.aliases
         assert result.warnings == full.warnings
         assert result.files_analysed == full.files_analysed
-        # LibCST parses the file in focus, and others only where a site in a sync
-        # function may start the search for callers.
-        assert set(extracted) <= {focus, "app/sync_site.py"}, focus
+        # LibCST parses the file in focus only.
+        assert set(extracted) <= {focus}, focus
         if result.findings:
             assert focus in extracted
+
+
+def test_merged_shards_are_the_full_audit_of_a_tree_linked_across_shards(tmp_path: Path) -> None:
+    """Through the command line: aliases, a subclass and a caller chain cross the shards."""
+    _write(tmp_path)
+
+    def audit(*extra: str) -> dict[str, object]:
+        result = CliRunner().invoke(
+            app,
+            ["audit", str(tmp_path), "--root", str(tmp_path), "--no-cache", "-f", "json", *extra],
+        )
+        assert result.exit_code in (0, 1), result.output
+        document: dict[str, object] = json.loads(result.stdout)
+        return document
+
+    full = audit()
+    outputs = []
+    reporting = 0
+    for index in (1, 2, 3):
+        shard = audit("--shard", f"{index}/3")
+        reporting += bool(shard["findings"])
+        path = tmp_path / f"shard-{index}.json"
+        path.write_text(json.dumps(shard), encoding="utf-8")
+        outputs.append(str(path))
+    assert reporting >= 2  # the sites are spread over the shards
+    merged = CliRunner().invoke(app, ["report", "merge", *outputs])
+    assert merged.exit_code == 0, merged.output
+    document = json.loads(merged.stdout)
+    for key in ("summary", "findings", "aliases", "warnings"):
+        assert document[key] == full[key], key

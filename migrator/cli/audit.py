@@ -111,8 +111,8 @@ def audit_command(
             "drop --changed-since and --shard"
         )
     root_dir = config.root.resolve()
-    only = _restrict(config, chosen, changed_since, shard_spec)
-    in_scope = _scope(root_dir, chosen, only)
+    only = _changed(config, chosen, changed_since) if changed_since is not None else None
+    in_scope = _scope(root_dir, chosen, only, shard_spec)
     err = Console(stderr=True, highlight=False)
     if only is not None and not only:
         result = _empty(config, chosen)
@@ -121,7 +121,9 @@ def audit_command(
     else:
         progress_cb, finish = _progress(err)
         try:
-            analysis = analyse(config, rule_set, chosen, progress=progress_cb, only=only)
+            analysis = analyse(
+                config, rule_set, chosen, progress=progress_cb, only=only, shard=shard_spec
+            )
         finally:
             finish()
         result = with_suppression_review(analysis.result, analysis.facts, in_scope)
@@ -208,13 +210,10 @@ def _parse_shard(text: str) -> tuple[int, int]:
         fail(f"--shard {text}: {error}")
 
 
-def _restrict(
-    config: Config, paths: list[str], changed_since: str | None, shard: tuple[int, int] | None
-) -> set[str] | None:
-    """The files to report on, when --changed-since or --shard narrow the run."""
-    if changed_since is None and shard is None:
-        return None
+def _changed(config: Config, paths: list[str], changed_since: str) -> set[str]:
+    """The files to report on with --changed-since: discovered and changed."""
     from migrator.discovery import discover
+    from migrator.gitutil import GitError, changed_files
 
     root = config.root.resolve()
     files = {
@@ -226,21 +225,15 @@ def _restrict(
             respect_gitignore=config.respect_gitignore,
         ).files
     }
-    if changed_since is not None:
-        from migrator.gitutil import GitError, changed_files
-
-        try:
-            files &= changed_files(root, changed_since)
-        except GitError as error:
-            fail(f"--changed-since {changed_since}: {error}")
-    if shard is not None:
-        from migrator.sharding import in_shard
-
-        files = {f for f in files if in_shard(f, *shard)}
-    return files
+    try:
+        return files & changed_files(root, changed_since)
+    except GitError as error:
+        fail(f"--changed-since {changed_since}: {error}")
 
 
-def _scope(root: Path, paths: list[str], only: set[str] | None) -> Callable[[str], bool]:
+def _scope(
+    root: Path, paths: list[str], only: set[str] | None, shard: tuple[int, int] | None
+) -> Callable[[str], bool]:
     """Which relative paths this run looked at (for baseline entries that are gone)."""
     from migrator.gitutil import under
 
@@ -254,8 +247,14 @@ def _scope(root: Path, paths: list[str], only: set[str] | None) -> Callable[[str
             continue
         prefixes.append("" if rel == "." else rel)
 
+    from migrator.sharding import in_shard
+
     def inside(path: str) -> bool:
-        return (only is None or path in only) and under(path, prefixes)
+        return (
+            (only is None or path in only)
+            and (shard is None or in_shard(path, *shard))
+            and under(path, prefixes)
+        )
 
     return inside
 
