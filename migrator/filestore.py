@@ -88,21 +88,48 @@ class Prefilter:
 
     def __init__(self, names: Iterable[str]) -> None:
         self.words = tuple(sorted({name.encode("utf-8") for name in names if name}))
+        self.word_set = frozenset(self.words)
         self.needles = _needles(self.words)
-        self.pattern = names_pattern(w.decode("utf-8") for w in self.words) if self.words else None
+        #: The word pattern, for a few words (see `_MANY_WORDS`).
+        self.pattern = (
+            names_pattern(w.decode("utf-8") for w in self.words)
+            if 0 < len(self.words) < _MANY_WORDS
+            else None
+        )
 
     def __call__(self, raw: bytes) -> bool:
-        if self.pattern is None:
+        if not self.words:
             return False
         for needle in self.needles:
             if needle in raw:
                 break
         else:
             return False
+        if self.pattern is None:
+            # A word matches as a whole word exactly when it is one of the file's
+            # maximal runs of word characters: one pass lists them all.
+            return not self.word_set.isdisjoint(_WORD_RUN.findall(raw))
         for word in self.words:
             if word in raw:
                 return self.pattern.search(raw) is not None
         return False
+
+
+#: From this many words on, listing a file's words once beats one search per word
+#: (the caller search's anchors are often hundreds of module names).
+_MANY_WORDS = 16
+#: A maximal run of the characters `names_pattern`'s boundaries exclude.
+_WORD_RUN = re.compile(rb"[A-Za-z0-9_]+")
+
+
+def _words_in(raw: bytes, words: frozenset[str], pattern: re.Pattern[bytes] | None) -> set[str]:
+    """Which of `words` `raw` holds as whole words; `pattern` is theirs, for a few words."""
+    if pattern is None:
+        # The alternation of hundreds of words is tried at every position; listing
+        # the file's words once is faster and finds the same ones.
+        runs = {run.decode("utf-8") for run in set(_WORD_RUN.findall(raw))}
+        return runs & words
+    return {m.decode("utf-8") for m in pattern.findall(raw)}
 
 
 def _needles(words: Sequence[bytes], shortest: int = 8) -> tuple[bytes, ...]:
@@ -112,19 +139,22 @@ def _needles(words: Sequence[bytes], shortest: int = 8) -> tuple[bytes, ...]:
     shorter than that stands for itself); longer substrings win ties, since they
     occur in fewer unrelated files.
     """
+    from collections import Counter
+
+    parts = {
+        word: {
+            word[i : i + n]
+            for n in range(min(len(word), shortest), len(word) + 1)
+            for i in range(len(word) - n + 1)
+        }
+        for word in words
+    }
     uncovered = set(words)
     chosen: list[bytes] = []
     while uncovered:
-        counts: dict[bytes, int] = {}
+        counts: Counter[bytes] = Counter()
         for word in uncovered:
-            size = min(len(word), shortest)
-            seen = {
-                word[i : i + n]
-                for n in range(size, len(word) + 1)
-                for i in range(len(word) - n + 1)
-            }
-            for part in seen:
-                counts[part] = counts.get(part, 0) + 1
+            counts.update(parts[word])
         best = max(counts, key=lambda part: (counts[part], len(part), part))
         chosen.append(best)
         uncovered = {word for word in uncovered if best not in word}
@@ -348,13 +378,13 @@ class Store:
         (`Dispatcher` in `ToolDispatcher`) does not force a re-extraction.
         """
         prefilter = Prefilter(words)
-        pattern = names_pattern(names)
+        pattern = names_pattern(names) if len(names) < _MANY_WORDS else None
         changed: dict[str, frozenset[str]] = {}
         for relpath, raw in self.contents.items():
             if relpath in skip:
                 continue
             if relpath in extracted or prefilter(raw):
-                present = frozenset(m.decode("utf-8") for m in set(pattern.findall(raw)))
+                present = frozenset(_words_in(raw, names, pattern))
                 if extracted.get(relpath) != present:
                     changed[relpath] = present
         return changed
@@ -431,7 +461,7 @@ class Store:
         words = frozenset(word for pair in pairs for word in pair)
         anchors = frozenset(anchor for _, anchor in pairs)
         prefilter = Prefilter(anchors)
-        pattern = names_pattern(words)
+        pattern = names_pattern(words) if len(words) < _MANY_WORDS else None
         found_files: list[ScreenResult] = []
         for relpath, source in self.sources.items():
             if relpath in skip or relpath in self.unreadable:
@@ -447,7 +477,7 @@ class Store:
                     continue
             if not prefilter(raw):
                 continue
-            found = {m.decode("utf-8") for m in pattern.findall(raw)}
+            found = _words_in(raw, words, pattern)
             if found & anchors:
                 matches = any(name in found and anchor in found for name, anchor in pairs)
                 found_files.append((relpath, True, matches))

@@ -12,11 +12,20 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from migrator import filestore
 from migrator.config import Config
 from migrator.discovery import SourceFile
-from migrator.filestore import Meter, WorkerError, WorkerStores
+from migrator.filestore import (
+    Meter,
+    Prefilter,
+    WorkerError,
+    WorkerStores,
+    _words_in,
+    names_pattern,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::SyntaxWarning")
 
@@ -184,3 +193,31 @@ def test_a_caller_found_by_screening_an_unread_file_is_extracted_from_those_byte
     facts = store.extract_callers(["jobs.py"], "digest/callers")
     [function] = facts["jobs.py"].functions
     assert function.qualname == "jobs.nightly"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,12}", fullmatch=True), min_size=1, max_size=40
+    ),
+    st.lists(
+        st.one_of(
+            st.from_regex(r"[A-Za-z0-9_]{1,14}", fullmatch=True),
+            st.sampled_from([" ", ".", "(", "é", "\n", "#", "1"]),
+        ),
+        max_size=60,
+    ),
+)
+def test_prefilter_and_word_listing_agree_with_the_word_pattern(
+    words: list[str], pieces: list[str]
+) -> None:
+    """Few words or many (`_MANY_WORDS`), the answer is the word-boundary pattern's."""
+    # Make some words occur, whole or inside longer runs.
+    text = "".join(
+        [*pieces, " ", words[0], " ", "x" + words[-1], " ", words[len(words) // 2] + "9"]
+    )
+    raw = text.encode("utf-8")
+    for subset in (words[:3], words):
+        truth = {m.decode("utf-8") for m in names_pattern(subset).findall(raw)}
+        assert Prefilter(subset)(raw) is bool(truth)
+        assert _words_in(raw, frozenset(subset), None) == truth
