@@ -1,7 +1,7 @@
 """Benchmark migrator against ast-grep and semgrep on the corpus of `benchmarks/corpus.py`.
 
 Run from a checkout:
-``python benchmarks/bench.py [--scale 1 4] [--jobs 2] [--repeat 5] [--shards 4] [--skip-semgrep]``.
+``python benchmarks/bench.py [--scale 1 4] [--density 50] [--jobs 2] [--repeat 5] [--shards 4] [--skip-semgrep]``.
 
 In one session and in turn: `migrator audit` cold (empty cache), with `--shards N`
 each `migrator audit --shard I/N` cold (the slowest shard is shown: a CI matrix
@@ -39,7 +39,7 @@ REPO = HERE.parent
 TOOLS = HERE / ".corpus" / "tools"
 sys.path.insert(0, str(HERE))
 
-from corpus import build, size  # noqa: E402
+from corpus import DENSITY, build, size  # noqa: E402
 
 CALLEES = (
     "ToolDispatcher",
@@ -212,8 +212,10 @@ def _measure_once(name: str, command: list[str], cwd: Path, env: dict[str, str] 
     return Row(name, wall, cpu, peak / 1024, note)
 
 
-def run(scale: int, jobs: int, skip_semgrep: bool, repeat: int, shards: int) -> list[Row]:
-    tree = build(scale)
+def run(
+    scale: int, jobs: int, skip_semgrep: bool, repeat: int, shards: int, density: int
+) -> list[Row]:
+    tree = build(scale, density)
     files, lines, total = size(tree)
     print(
         f"corpus: {tree} ({files:,} files, {lines:,} lines, {total / 1e6:.1f} MB), {os.cpu_count()} cores"
@@ -363,10 +365,19 @@ def main() -> None:
         default=0,
         help="also time a cold `audit --shard I/N` for each I; the table shows the slowest",
     )
+    parser.add_argument(
+        "--density",
+        type=int,
+        default=DENSITY,
+        help=f"one generated site file per this many files (default {DENSITY}), as corpus.py",
+    )
     args = parser.parse_args()
     for scale in args.scale:
         print(f"\n## {scale}x corpus\n")
-        print(table(run(scale, args.jobs, args.skip_semgrep, args.repeat, args.shards)), flush=True)
+        print(
+            table(run(scale, args.jobs, args.skip_semgrep, args.repeat, args.shards, args.density)),
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

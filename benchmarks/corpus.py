@@ -176,9 +176,10 @@ def _generate(target: Path, count: int, seed: int) -> int:
     return written
 
 
-def build(scale: int = 1) -> Path:
+def build(scale: int = 1, density: int = DENSITY) -> Path:
+    """The corpus tree: `scale` copies of the packages, one site file per `density` files."""
     site = install_site()
-    tree = CORPUS / f"tree-{scale}x"
+    tree = CORPUS / (f"tree-{scale}x" if density == DENSITY else f"tree-{scale}x-d{density}")
     marker = tree / ".migrator-corpus"
     if marker.is_file() and marker.read_text() == f"{scale}\n" + "\n".join(PACKAGES):
         return tree
@@ -195,7 +196,7 @@ def build(scale: int = 1) -> Path:
     generated = 0
     for copy in range(scale):
         base = tree / f"copy{copy}" if scale > 1 else tree
-        wanted = sum(1 for _ in base.rglob("*.py")) // (DENSITY - 1)
+        wanted = sum(1 for _ in base.rglob("*.py")) // (density - 1)
         generated += _generate(base / "generated", wanted, seed=copy)
     (tree / ".semgrepignore").write_text("")
     marker.write_text(f"{scale}\n" + "\n".join(PACKAGES))
@@ -216,8 +217,17 @@ def size(tree: Path) -> tuple[int, int, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=int, default=1, help="copies of the corpus (default 1)")
+    parser.add_argument(
+        "--density",
+        type=int,
+        default=DENSITY,
+        help=f"one generated site file per this many files (default {DENSITY}); "
+        "a lower number stands for a code base where more files mention the dispatcher",
+    )
     args = parser.parse_args()
-    tree = build(args.scale)
+    if args.density < 2:
+        parser.error("--density must be at least 2")
+    tree = build(args.scale, args.density)
     files, lines, total = size(tree)
     generated = sum(1 for _ in tree.rglob("generated/**/*.py"))
     print(
