@@ -98,3 +98,30 @@ def test_how_deep_a_file_may_nest_does_not_depend_on_the_callers_stack() -> None
     assert largest < 1110  # the budget does bind somewhere in the range
     assert verdict(chain(largest), 150) == "ok"
     assert verdict(chain(largest + 10), 150) == verdict(chain(largest + 10), 0) != "ok"
+
+
+def test_pooled_shards_partition_the_sequential_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each worker links the files of its share that are out of the shard."""
+    root = _tree(tmp_path)
+    full = analyse(Config(root=root, jobs=1, cache=False), load_rule_set([]), [str(root)]).result
+    monkeypatch.setattr(engine, "_WORKER_STORE_FILES", 1)
+    combined = []
+    for index in (1, 2, 3):
+        runs = [
+            analyse(
+                Config(root=root, jobs=2, cache=True),
+                load_rule_set([]),
+                [str(root)],
+                shard=(index, 3),
+            ).result
+            for _ in range(2)  # cold, then warm from the link facts it cached
+        ]
+        assert runs[0].findings == runs[1].findings
+        assert runs[1].cache_hits > 0
+        assert runs[0].aliases == full.aliases
+        combined.extend(runs[0].findings)
+    assert sorted(combined, key=lambda f: (f.path, f.span.line, f.span.column)) == sorted(
+        full.findings, key=lambda f: (f.path, f.span.line, f.span.column)
+    )
