@@ -27,7 +27,7 @@ from pathlib import Path
 from migrator import __version__
 from migrator.facts import FileFacts
 
-_FORMAT = 3
+_FORMAT = 4
 
 #: Cached for a file whose words occur only in strings or comments (nothing to extract).
 IRRELEVANT_ENTRY = "migrator:irrelevant"

@@ -178,7 +178,7 @@ class Classifier:
                 _placement_plan(call) or _manual(ManualReason.INDIRECT_CONSTRUCTION),
                 "the class is passed as a factory and called without a user context",
             )
-        context_value = self._context_argument(call, member)
+        context_value = context_argument(call, member)
         if member.init_without_context:
             kind, why = (
                 Kind.SINGLETON,
@@ -221,17 +221,6 @@ class Classifier:
                 is_subclass=member.is_subclass,
             )
         return self._finding(facts, call, match, kind, test_code, plan, why)
-
-    def _context_argument(self, call: CallFacts, member: FamilyMember) -> str:
-        if member.context_parameter is None:
-            return "missing"
-        bound, _ = bind_call(member.signature, call.positional, call.keywords)
-        value = bound.get(member.context_parameter)
-        if value is not None:
-            return "missing" if value.is_none else "present"
-        if call.star_kwargs or call.star_args:
-            return "forwarded"
-        return "missing"
 
     # ------------------------------------------------------------------ plans
 
@@ -406,6 +395,19 @@ class Classifier:
         bound, _ = bind_call(member.signature, call.positional, call.keywords)
         value = bound.get(member.context_parameter)
         return value.text if value is not None and not value.is_none else None
+
+
+def context_argument(call: CallFacts, member: FamilyMember) -> str:
+    """Whether a construction passes the user context: `present`, `missing` or `forwarded`."""
+    if member.context_parameter is None:
+        return "missing"
+    bound, _ = bind_call(member.signature, call.positional, call.keywords)
+    value = bound.get(member.context_parameter)
+    if value is not None:
+        return "missing" if value.is_none else "present"
+    if call.star_kwargs or call.star_args:
+        return "forwarded"
+    return "missing"
 
 
 def _placement_plan(call: CallFacts) -> FixPlan | None:

@@ -17,10 +17,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from migrator.cache import FactsCache, PrefilterIndex
-from migrator.classify import Classifier
+from migrator.classify import Classifier, context_argument
 from migrator.config import Config
 from migrator.discovery import SourceFile, discover, is_test_path
-from migrator.facts import CallForm, FileFacts
+from migrator.facts import CallFacts, CallForm, FileFacts
 from migrator.filestore import Meter, Store, WorkerStores, names_pattern, worker_count
 from migrator.model import AuditResult, FileError, Finding, ScopeLevel
 from migrator.resolve import Linker, Match, TargetKind
@@ -334,7 +334,7 @@ class _CallerSearch:
         #: Discovery order: the cap keeps the first files in it, whoever found them.
         self.order = {source.relpath: position for position, source in enumerate(files)}
         self.index = index
-        self.digest = f"{rules.digest}/links"
+        self.digest = f"{rules.digest}/callers"
         self.config = config
         self.facts: dict[str, FileFacts] = {}
         self.matched: set[str] = set()
@@ -433,47 +433,52 @@ class _CallerSearch:
 
 
 def search_roots(linker: Linker, candidates: Iterable[FileFacts]) -> set[str]:
-    """Functions that may hold a `not-async` site: where the search for callers starts.
+    """Functions that hold a site whose plan can be `not-async`: where the search for
+    callers starts.
 
-    Decided from the calls' targets, form and scope, never from how a call's
-    result is used, so the same functions are found whether a file's facts come
-    from LibCST or, in a shard or a `--changed-since` run, from `migrator.links`:
-    the callers found, and so every site's chain, do not depend on which files a
-    run reports on. A superset of the functions with a `not-async` plan (a site
-    whose result is stored, a shared instance, is a start too): searching from it
-    costs a little and finds only real callers.
+    Decided from what link facts hold (a site's form, targets, scope and storage),
+    never from the rest of how a result is used, so the same functions are found
+    whether a file's facts come from LibCST or, in a shard or a `--changed-since`
+    run, from `migrator.links`: the callers found, and so every site's chain, do
+    not depend on which files a run reports on. Follows `Classifier._plan`'s way to
+    `not-async`; where a call has several targets, any of them may decide.
     """
     functions: set[str] = set()
     for facts in candidates:
         for call in facts.calls:
             if (
-                call.form in _PLANNED_FORMS
-                and call.function >= 0
+                call.function >= 0
                 and not call.scope.is_async
                 and call.scope.level is ScopeLevel.FUNCTION
-                and any(_may_need_async(linker.match(t)) for t in call.targets)
+                and call.storage is None
+                and any(_may_need_async(call, linker.match(t)) for t in call.targets)
             ):
                 functions.add(facts.functions[call.function].qualname)
     return functions
 
 
-#: Call forms whose sites get a plan that can be `not-async` (see `Classifier._plan`).
-_PLANNED_FORMS = frozenset({CallForm.CALL, CallForm.PARTIAL, CallForm.FACTORY_REF})
-
-
-def _may_need_async(match: Match | None) -> bool:
-    """A legacy factory, or a rule's own class with a factory to move to."""
+def _may_need_async(call: CallFacts, match: Match | None) -> bool:
+    """Can this site's plan be `not-async` (see `Classifier._classify`)?"""
     if match is None:
         return False
     if match.kind is TargetKind.LEGACY:
-        return True
+        return call.form in _LEGACY_FORMS
     member = match.member
+    if match.kind is not TargetKind.CLASS or call.form is not CallForm.CALL or member is None:
+        return False
+    if not member.init_without_context and (
+        member.forwards_kwargs or context_argument(call, member) == "forwarded"
+    ):
+        return False  # uncertain: the context may be in forwarded arguments
     return (
-        match.kind is TargetKind.CLASS
-        and member is not None
-        and not member.is_subclass
+        not member.is_subclass
         and member.rule.factory is not None
+        and not (member.signature_conflict and call.positional)
     )
+
+
+#: Forms whose legacy-factory sites get a plan (`Classifier._legacy`).
+_LEGACY_FORMS = frozenset({CallForm.CALL, CallForm.PARTIAL, CallForm.FACTORY_REF})
 
 
 def apply_suppressions(findings: list[Finding], facts: dict[str, FileFacts]) -> list[Finding]:

@@ -25,7 +25,7 @@ import re
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
@@ -90,10 +90,10 @@ class Prefilter:
         self.words = tuple(sorted({name.encode("utf-8") for name in names if name}))
         self.word_set = frozenset(self.words)
         self.needles = _needles(self.words)
-        #: The word pattern, for a few words (see `_MANY_WORDS`).
+        #: The word pattern, unless the words are many and can be listed (`_listable`).
         self.pattern = (
             names_pattern(w.decode("utf-8") for w in self.words)
-            if 0 < len(self.words) < _MANY_WORDS
+            if self.words and not _listable(self.words)
             else None
         )
 
@@ -120,6 +120,17 @@ class Prefilter:
 _MANY_WORDS = 16
 #: A maximal run of the characters `names_pattern`'s boundaries exclude.
 _WORD_RUN = re.compile(rb"[A-Za-z0-9_]+")
+
+
+def _listable(words: Collection[str] | Collection[bytes]) -> bool:
+    """Whether a file's word runs find `words`: many of them, each a run itself.
+
+    A word with other characters (`Café`: its UTF-8 bytes end a run) is found by
+    `names_pattern` only.
+    """
+    return len(words) >= _MANY_WORDS and all(
+        _WORD_RUN.fullmatch(w if isinstance(w, bytes) else w.encode("utf-8")) for w in words
+    )
 
 
 def _words_in(raw: bytes, words: frozenset[str], pattern: re.Pattern[bytes] | None) -> set[str]:
@@ -260,45 +271,75 @@ def extract_linked_source(job: ExtractJob) -> tuple[ExtractResult, bool]:
     """`extract_source` for a file whose own findings are not reported.
 
     Such a file only has to be linked: its facts come from CPython's `ast`
-    (`migrator.links`), unless `ast` cannot parse it; then LibCST extracts it in
-    full, and the flag says so.
+    (`migrator.links`), unless `ast` cannot parse it or it nests too deeply; then
+    LibCST extracts it in full, and the flag says so.
     """
-    from migrator.extract import ExtractionError, frame_budget, parse_for_links
-    from migrator.links import extract_links
+    from migrator.extract import ExtractionError
 
     relpath, raw, module, is_package, names, imported_only = job
     try:
         source = decode(raw)
-        tree = parse_for_links(source.text)
-        if tree is not None:
-            if not identifiers_mention(source.text, names, imported_only, tree):
-                return (relpath, None, None), False
-            try:
-                with frame_budget():
-                    facts = extract_links(tree, relpath, module, is_package, names)
-                return (relpath, facts, None), False
-            except RecursionError:
-                pass  # LibCST gives the verdict on a tree this deep
+        try:
+            facts = _linked(source.text, relpath, module, is_package, names, imported_only)
+        except RecursionError:
+            facts = None  # LibCST gives the verdict on a tree this deep
     except (SourceError, ExtractionError) as error:
         return (relpath, None, str(error)), False
+    except Exception as error:
+        return (
+            (
+                relpath,
+                None,
+                f"internal error while analysing ({type(error).__name__}: {error}); "
+                "please report it",
+            ),
+            False,
+        )
+    if facts is _IRRELEVANT:
+        return (relpath, None, None), False
+    if facts is not None:
+        return (relpath, facts, None), False  # type: ignore[return-value]
     return extract_source(job), True
+
+
+#: `_linked`'s answer for a file that names no word as an identifier.
+_IRRELEVANT = object()
+
+
+def _linked(
+    text: str,
+    relpath: str,
+    module: str,
+    is_package: bool,
+    names: frozenset[str],
+    imported_only: frozenset[str] | None,
+) -> object:
+    """Link facts, `_IRRELEVANT`, or None where LibCST must decide.
+
+    `imported_only` None: a caller file, linked whatever words it holds.
+    """
+    from migrator.extract import frame_budget, parse_for_links
+    from migrator.links import extract_links, too_deep
+
+    with frame_budget():
+        tree = parse_for_links(text)  # raises where `extract` refuses the nesting
+        if tree is None or too_deep(tree):
+            return None
+        if imported_only is not None and not identifiers_mention(text, names, imported_only, tree):
+            return _IRRELEVANT
+        return extract_links(tree, relpath, module, is_package, names)
 
 
 def _extract_caller(job: ExtractJob) -> FileFacts | None:
     """Facts of a caller file: its link facts are all the call graph needs."""
-    from migrator.extract import ExtractionError, extract, frame_budget, parse_for_links
-    from migrator.links import extract_links
+    from migrator.extract import ExtractionError, extract
 
     relpath, raw, module, is_package, _, _ = job
     try:
         text = decode(raw).text
-        tree = parse_for_links(text)
-        if tree is not None:
-            try:
-                with frame_budget():
-                    return extract_links(tree, relpath, module, is_package, frozenset())
-            except RecursionError:
-                pass  # LibCST gives the verdict on a tree this deep
+        facts = _linked(text, relpath, module, is_package, frozenset(), None)
+        if isinstance(facts, FileFacts):
+            return facts
         return extract(text, relpath, module, is_package, frozenset())
     except (SourceError, ExtractionError, RecursionError):
         return None  # not a candidate: its problems are reported when it becomes one
@@ -378,7 +419,7 @@ class Store:
         (`Dispatcher` in `ToolDispatcher`) does not force a re-extraction.
         """
         prefilter = Prefilter(words)
-        pattern = names_pattern(names) if len(names) < _MANY_WORDS else None
+        pattern = None if _listable(names) else names_pattern(names)
         changed: dict[str, frozenset[str]] = {}
         for relpath, raw in self.contents.items():
             if relpath in skip:
@@ -461,7 +502,7 @@ class Store:
         words = frozenset(word for pair in pairs for word in pair)
         anchors = frozenset(anchor for _, anchor in pairs)
         prefilter = Prefilter(anchors)
-        pattern = names_pattern(words) if len(words) < _MANY_WORDS else None
+        pattern = None if _listable(words) else names_pattern(words)
         found_files: list[ScreenResult] = []
         for relpath, source in self.sources.items():
             if relpath in skip or relpath in self.unreadable:

@@ -4,8 +4,9 @@ What: `extract_links` returns the part of a file's `FileFacts` that linking and
 the search for callers read when the file's own findings are not reported: its
 module-level bindings (imports, renamed imports, alias assignments), its classes
 (bases, `__init__` parameters), its functions (async or not, what they call), its
-base-class `__init__` calls, and each site's callee, form and scope (not how its
-result is used, which only the site's own finding needs).
+base-class `__init__` calls, and each site's callee, form, scope and storage (a
+shared instance, or not), but not the rest of how its result is used, which only
+the site's own finding needs.
 
 Why: `--shard I/N` and `--changed-since` report on some files, but the aliases,
 subclasses and callers that decide those files' findings are found in all the
@@ -16,7 +17,8 @@ the rest. Caller files, which only ever needed their call graph, use it too.
 
 Exactness: for any file both parsers accept and any names, `extract_links(...)`
 equals `project(extract(...))`, LibCST's facts without the fields only a file's
-own findings use (spans, code text, parameters, usage, suppressions).
+own findings use (spans, code text, parameters, how a result is used except where it is stored,
+suppressions).
 `tests/test_links.py` checks it on generated programs, the fixtures and real
 packages. The model is `migrator.extract`'s, rule for rule: the same scopes,
 binding kinds and counts, the same visiting order (source order, which is
@@ -25,10 +27,11 @@ targets bind nothing; `except*` names bind nothing; `None`, `True` and `False`
 are names). Keep the two in step: a change to one is a change to the other, and
 the test says so.
 
-Limits: when `ast` cannot parse the file (newer syntax, null bytes) the caller
-extracts with LibCST instead. A file that CPython parses and LibCST refuses is
-linked here but would be a reported error in a full run; no such file is known
-for the supported Python versions.
+Limits: when `ast` cannot parse the file (newer syntax, null bytes), or it nests
+deeper than `MAX_DEPTH`, the caller extracts with LibCST instead. A file that
+CPython parses and LibCST refuses (`class C(metaclass=M, *bases)` is one) is linked
+here, where a full run reports it as an error and links nothing of it: a shard can
+then resolve a name through it that a full run cannot.
 """
 
 from __future__ import annotations
@@ -44,15 +47,17 @@ from migrator.facts import (
     ClassFacts,
     FileFacts,
     FunctionFacts,
+    Storage,
 )
 from migrator.model import Scope, ScopeLevel, Span
 
-__all__ = ["extract_links", "project"]
+__all__ = ["MAX_DEPTH", "extract_links", "project", "too_deep"]
 
 _NO_SPAN = Span(0, 0, 0, 0)
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 _FACTORY_KEYWORDS = frozenset({"default_factory", "factory"})
+_CACHE_DECORATORS = frozenset({"functools.lru_cache", "functools.cache"})
 #: Statements and expressions whose target is bound without an alias value.
 _TARGET_ONLY = (ast.AugAssign, ast.NamedExpr, ast.For, ast.AsyncFor)
 #: `except*` (Python 3.11+); None before, which no node's type is.
@@ -63,7 +68,6 @@ def project(facts: FileFacts) -> FileFacts:
     """The link facts within LibCST's full facts: what `extract_links` computes."""
     return replace(
         facts,
-        classes=tuple(replace(cls, self_attributes=()) for cls in facts.classes),
         functions=tuple(
             replace(function, params=(), annotated_locals=()) for function in facts.functions
         ),
@@ -77,7 +81,6 @@ def project(facts: FileFacts) -> FileFacts:
                 bound_name=None,
                 escape=None,
                 cm_eligible=False,
-                storage=None,
                 normalized="",
                 awaited=False,
             )
@@ -87,10 +90,28 @@ def project(facts: FileFacts) -> FileFacts:
     )
 
 
+#: Deeper than this many `ast` levels, LibCST extracts the file: its traversal takes up
+#: to three frames per level and gives up at `extract._FRAME_BUDGET`, refusing the file
+#: as too deeply nested, and a shard must refuse what a full run refuses.
+MAX_DEPTH = 250
+
+
+def too_deep(tree: ast.AST, limit: int = MAX_DEPTH) -> bool:
+    """Whether `tree` nests deeper than `limit` levels."""
+    stack = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return False
+
+
 def extract_links(
     tree: ast.Module, relpath: str, module: str, is_package: bool, names: frozenset[str]
 ) -> FileFacts:
-    """Link facts of a file parsed by `ast`; `names` are the words it mentions."""
+    """Link facts of a file parsed by `ast` (no deeper than `MAX_DEPTH`); `names` are
+    the words it mentions."""
     walker = _Walker(module, is_package, names)
     walker.module(tree)
     return FileFacts(
@@ -322,15 +343,20 @@ class _Frame:
     first_param: str | None = None
     #: How many lambdas were open when the frame began (see `_inside_lambda`).
     lambdas: int = 0
+    cached: bool = False
+    is_classmethod: bool = False
     calls: list[str] = field(default_factory=list)
 
 
 @dataclass
 class _ClassInfo:
+    name: str
     qualname: str
     bases: tuple[str, ...]
     init: tuple[str, ...] | None = None
     star_kwargs: bool = False
+    #: `self.<name> = ...` in its methods.
+    attributes: set[str] = field(default_factory=set)
 
 
 class _Walker:
@@ -349,6 +375,8 @@ class _Walker:
         self.functions: list[FunctionFacts] = []
         self.calls: list[CallFacts] = []
         self.alias_lines: dict[str, int] = {}
+        #: Calls that are the value of an assignment (under `await`s): its targets.
+        self.assigned: dict[int, list[ast.expr]] = {}
 
     def absolute(self, level: int, base: str, name: str) -> str:
         if level == 0:
@@ -472,12 +500,73 @@ class _Walker:
                     self.visit(key)
                 self.visit(value)
         else:
-            if kind is ast.Assign and len(self.frames) == 1:
-                targets = node.targets  # type: ignore[attr-defined]
-                if len(targets) == 1 and type(targets[0]) is ast.Name:
-                    self.alias_lines.setdefault(targets[0].id, node.lineno)  # type: ignore[attr-defined]
+            if kind is ast.Assign or kind is ast.AnnAssign:
+                self._note_assignment(node)  # type: ignore[arg-type]
             for child in ast.iter_child_nodes(node):
                 self.visit(child)
+
+    def _note_assignment(self, node: ast.Assign | ast.AnnAssign) -> None:
+        if type(node) is ast.Assign:
+            targets = node.targets
+            if len(self.frames) == 1 and len(targets) == 1 and type(targets[0]) is ast.Name:
+                self.alias_lines.setdefault(targets[0].id, node.lineno)
+        else:
+            targets = [node.target]  # type: ignore[union-attr]
+        frame = self.frames[-1]
+        if frame.first_param and self.classes_open:
+            # `self.user_context = ...` in a method: the class has a context attribute.
+            for target in targets:
+                if type(target) is ast.Attribute and _name(target.value) == frame.first_param:
+                    self.classes_open[-1].attributes.add(target.attr)
+        value = node.value
+        while type(value) is ast.Await:
+            value = value.value
+        if type(value) is ast.Call:
+            self.assigned[id(value)] = targets
+
+    def _decorator_name(self, expr: ast.expr) -> str:
+        if type(expr) is ast.Call:
+            expr = expr.func
+        resolved = self.resolve(expr, self.frames[:1])
+        if resolved:
+            return resolved[0]
+        return _dotted(expr) or ""
+
+    def _storage(self, node: ast.Call, form: CallForm) -> Storage | None:
+        """`_Extractor._usage`'s storage, then where the call is: a shared instance?"""
+        frame = self.frames[-1]
+        storage: Storage | None = None
+        if form is not CallForm.FACTORY_REF and form is not CallForm.BASE_INIT:
+            for target in self.assigned.get(id(node), ()):
+                if type(target) is ast.Attribute:
+                    owner = _name(target.value)
+                    if (
+                        owner is not None
+                        and frame.level is ScopeLevel.FUNCTION
+                        and self._names_a_class(frame, owner)
+                    ):
+                        storage = Storage.CLASS_ATTRIBUTE
+                elif (
+                    type(target) is ast.Name
+                    and frame.level is ScopeLevel.FUNCTION
+                    and target.id in frame.globals
+                ):
+                    storage = Storage.GLOBAL
+        if frame.level is ScopeLevel.MODULE:
+            return Storage.MODULE_LEVEL
+        if frame.level is ScopeLevel.CLASS:
+            return Storage.CLASS_BODY
+        if storage is None and frame.cached:
+            return Storage.CACHED_GETTER
+        return storage
+
+    def _names_a_class(self, frame: _Frame, name: str) -> bool:
+        if frame.is_classmethod and name == frame.first_param:
+            return True
+        if any(info.name == name for info in self.classes_open):
+            return True
+        bind = self.frames[0].bindings.get(name)
+        return bind is not None and bind.kind == "def" and name[:1].isupper()
 
     def _arguments(self, arguments: ast.arguments) -> None:
         """Parameters in source order, each with its annotation, then its default."""
@@ -510,7 +599,7 @@ class _Walker:
         )
         collector = _Collector(self, node)
         self.frames.append(_Frame(ScopeLevel.CLASS, qualname, node.name, collector.found))
-        info = _ClassInfo(qualname, bases)
+        info = _ClassInfo(node.name, qualname, bases)
         self.classes_open.append(info)
         for child in (
             *node.decorator_list,
@@ -530,7 +619,7 @@ class _Walker:
                 bases=bases,
                 init_params=info.init,
                 init_star_kwargs=info.star_kwargs,
-                self_attributes=(),
+                self_attributes=tuple(sorted(info.attributes)),
             )
         )
 
@@ -542,6 +631,7 @@ class _Walker:
         params = [*node.args.posonlyargs, *node.args.args]
         first_param = params[0].arg if params else None
         is_async = type(node) is ast.AsyncFunctionDef
+        decorators = [self._decorator_name(d) for d in node.decorator_list]
         frame = _Frame(
             ScopeLevel.FUNCTION,
             qualname,
@@ -553,6 +643,8 @@ class _Walker:
             class_qualname=class_qualname,
             first_param=first_param if class_qualname else None,
             lambdas=self.lambdas,
+            cached=any(d in _CACHE_DECORATORS for d in decorators),
+            is_classmethod="classmethod" in decorators,
         )
         self.functions.append(
             FunctionFacts(
@@ -603,36 +695,37 @@ class _Walker:
             ):
                 frame.calls.append(f"{frame.class_qualname}.{written.split('.', 1)[1]}")
         args = _call_args(node)
-        self._sites(func, targets, written, args)
+        self._sites(node, targets, written, args)
         self.visit(func)
         for _, _, value in args:
             self.visit(value)
 
     def _sites(
-        self, func: ast.expr, targets: tuple[str, ...], written: str | None, args: list[_Arg]
+        self, node: ast.Call, targets: tuple[str, ...], written: str | None, args: list[_Arg]
     ) -> None:
         """Record what `_Extractor.visit_Call` records for this call, in the same order."""
+        func = node.func
         for _, keyword, value in args:
             if keyword in _FACTORY_KEYWORDS:
                 ref_targets = self.resolve(value)
                 if ref_targets and self.interesting(_dotted(value), ref_targets):
-                    self._record(CallForm.FACTORY_REF, ref_targets, [])
+                    self._record(node, CallForm.FACTORY_REF, ref_targets, [])
         base_init = self._base_init(func, args)
         if base_init is not None:
-            self._record(CallForm.BASE_INIT, *base_init)
+            self._record(node, CallForm.BASE_INIT, *base_init)
             return
         if targets and "functools.partial" in targets and args and args[0][1] is None:
             inner = args[0][2]
             inner_targets = self.resolve(inner)
             if inner_targets and self.interesting(_dotted(inner), inner_targets):
-                self._record(CallForm.PARTIAL, inner_targets, args[1:])
+                self._record(node, CallForm.PARTIAL, inner_targets, args[1:])
             return
         if self._is_choice(func):
             if targets and self.interesting(None, targets):
-                self._record(CallForm.RUNTIME_CHOICE, targets, args)
+                self._record(node, CallForm.RUNTIME_CHOICE, targets, args)
             return
         if targets and self.interesting(written, targets):
-            self._record(CallForm.CALL, targets, args)
+            self._record(node, CallForm.CALL, targets, args)
 
     def _is_choice(self, func: ast.expr) -> bool:
         if type(func) is ast.IfExp:
@@ -669,7 +762,9 @@ class _Walker:
                 return resolved, args[1:]
         return None
 
-    def _record(self, form: CallForm, targets: tuple[str, ...], args: list[_Arg]) -> None:
+    def _record(
+        self, node: ast.Call, form: CallForm, targets: tuple[str, ...], args: list[_Arg]
+    ) -> None:
         positional: list[ArgFacts] = []
         keywords: list[tuple[str, ArgFacts]] = []
         star_args = star_kwargs = False
@@ -711,7 +806,7 @@ class _Walker:
                 bound_name=None,
                 escape=None,
                 cm_eligible=False,
-                storage=None,
+                storage=self._storage(node, form),
                 normalized="",
                 awaited=False,
             )

@@ -23,6 +23,7 @@ from migrator.filestore import (
     Prefilter,
     WorkerError,
     WorkerStores,
+    _listable,
     _words_in,
     names_pattern,
 )
@@ -221,3 +222,13 @@ def test_prefilter_and_word_listing_agree_with_the_word_pattern(
         truth = {m.decode("utf-8") for m in names_pattern(subset).findall(raw)}
         assert Prefilter(subset)(raw) is bool(truth)
         assert _words_in(raw, frozenset(subset), None) == truth
+
+
+def test_many_words_with_a_non_ascii_one_are_still_found() -> None:
+    """`Café`'s UTF-8 bytes end a run of word characters: only the pattern finds it."""
+    words = ["Café", *(f"Word{n}" for n in range(20))]
+    raw = "x = Café()\n".encode()
+    assert not _listable(words)
+    assert _listable(words[1:])
+    assert Prefilter(words)(raw)
+    assert _words_in(raw, frozenset(words), names_pattern(words)) == {"Café"}

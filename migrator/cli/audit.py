@@ -86,8 +86,9 @@ def audit_command(
     shard: Optional[str] = typer.Option(
         None,
         "--shard",
-        help="I/N (1-based): report only this deterministic share of the files; join the "
-        "JSON outputs with `migrator report merge`.",
+        help="I/N (1-based): analyse and report only this deterministic share of the files "
+        "(the others are only linked, so aliases resolve as in a full run); join the JSON "
+        "outputs with `migrator report merge`.",
     ),
 ) -> None:
     from rich.console import Console
