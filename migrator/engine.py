@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -85,6 +86,49 @@ def analyse(
             except OSError:
                 forked.append(None)  # cannot fork (process limits): keep the bytes here
 
+    with _terminate_as_exit():
+        return _run(config, rules, paths, root, cache, meter, forked, on_found, only, shard)
+
+
+@contextmanager
+def _terminate_as_exit() -> Iterator[None]:
+    """Turn SIGTERM into SystemExit(143) while the engine runs, if nobody handles it.
+
+    Killed by the signal's default action, the process would leave its busy
+    workers running until their share is done; as an exception, it stops them.
+    """
+    import signal
+    import threading
+
+    def stop(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    installed = False
+    if (
+        threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    ):
+        signal.signal(signal.SIGTERM, stop)
+        installed = True
+    try:
+        yield
+    finally:
+        if installed:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _run(
+    config: Config,
+    rules: RuleSet,
+    paths: Sequence[str] | None,
+    root: Path,
+    cache: FactsCache | None,
+    meter: Meter,
+    forked: list[WorkerStores | None],
+    on_found: Callable[[int], None],
+    only: Iterable[str] | None,
+    shard: tuple[int, int] | None,
+) -> Analysis:
     try:
         discovery = discover(
             root,

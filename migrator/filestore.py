@@ -577,6 +577,9 @@ def _serve(connection: Connection, store: Store) -> None:
     # Ctrl-C is the parent's to handle: it stops the workers itself, and a worker
     # interrupted in recv() would only print a traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The parent's SIGTERM handler (`engine._terminate_as_exit`) is not the worker's:
+    # a worker told to terminate does so.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     import migrator.extract  # noqa: F401  (LibCST is needed by every share)
 
     def tick(phase: str, done: int) -> None:

@@ -232,3 +232,53 @@ def test_many_words_with_a_non_ascii_one_are_still_found() -> None:
     assert _listable(words[1:])
     assert Prefilter(words)(raw)
     assert _words_in(raw, frozenset(words), names_pattern(words)) == {"Café"}
+
+
+_SIGTERM_SCRIPT = """
+import os, signal, sys, threading, time
+from pathlib import Path
+from migrator import engine, filestore
+from migrator.config import Config
+from migrator.rules import load_rule_set
+
+root, pids = Path(sys.argv[1]), Path(sys.argv[2])
+engine._WORKER_STORE_FILES = 1
+filestore.Store.read = lambda self, relpaths: time.sleep(60)  # every worker busy
+start = filestore.WorkerStores.__init__
+
+def init(self, *args, **kwargs):
+    start(self, *args, **kwargs)
+    pids.write_text(" ".join(str(process.pid) for process in self.processes))
+    threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGTERM)).start()
+
+filestore.WorkerStores.__init__ = init
+engine.analyse(Config(root=root, jobs=2, cache=False), load_rule_set([]), [str(root)])
+"""
+
+
+def test_sigterm_to_the_main_process_stops_busy_workers(tmp_path: Path) -> None:
+    """`kill PID` (not the process group) ends the run and its workers at once."""
+    import subprocess
+    import sys
+    import time
+
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    for number in range(120):  # discovery reports every 100 files: then workers start
+        (tree / f"m{number}.py").write_text("x = 1\n")
+    pids = tmp_path / "pids"
+    started = time.monotonic()
+    ended = subprocess.run(
+        [sys.executable, "-c", _SIGTERM_SCRIPT, str(tree), str(pids)],
+        capture_output=True,
+        text=True,
+        timeout=50,
+        check=False,
+    )
+    assert ended.returncode == 143, ended.stderr
+    assert time.monotonic() - started < 30
+    workers = [int(pid) for pid in pids.read_text().split()]
+    assert len(workers) == 2
+    for pid in workers:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
