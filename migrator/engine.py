@@ -287,16 +287,15 @@ def _analyse(
             {relpath: signatures[relpath] for relpath in clean if relpath in signatures},
             started_ns,
         )
-    wanted = set(focus) if focus is not None else None
     findings: list[Finding] = []
     for relpath in sorted(facts):
-        if wanted is not None and relpath not in wanted:
+        if focus is not None and relpath not in focus:
             continue
         findings.extend(
             classifier.findings(facts[relpath], is_test_path(relpath, config.test_patterns))
         )
     findings = apply_suppressions(findings, facts)
-    if cache is not None and wanted is None and _covers_root(paths, root):
+    if cache is not None and focus is None and _covers_root(paths, root):
         cache.prune()
     result = AuditResult(
         root=str(root),
@@ -312,7 +311,7 @@ def _analyse(
     # Expired, malformed and unused suppressions are warnings of every run, not only the CLI's.
     from migrator.suppress import with_suppression_review
 
-    scope = None if wanted is None else wanted.__contains__
+    scope = None if focus is None else focus.__contains__
     result = with_suppression_review(result, facts, scope)
     return Analysis(result=result, facts=facts, linker=linker, classifier=classifier)
 

@@ -38,19 +38,19 @@ from migrator.facts import (
 )
 from migrator.model import Scope, ScopeLevel, Span
 from migrator.positions import Aligner
+from migrator.scopes import (
+    CACHE_DECORATORS,
+    FACTORY_KEYWORDS,
+    Bind,
+    absolute_name,
+    add_binding,
+    lookup,
+    mentions,
+    placed_storage,
+)
 
 SUPPRESSION_RE = re.compile(r"#\s*migrator:\s*ignore\b(.*)$")
-_FACTORY_KEYWORDS = frozenset({"default_factory", "factory"})
-_CACHE_DECORATORS = frozenset({"functools.lru_cache", "functools.cache"})
 _NESTED_SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
-
-
-@dataclass
-class _Bind:
-    kind: str  # "import", "alias", "choice", "def", "local"
-    targets: tuple[str, ...] = ()
-    node: cst.BaseExpression | None = None
-    count: int = 1
 
 
 @dataclass
@@ -58,7 +58,7 @@ class _Frame:
     level: ScopeLevel
     qualname: str
     name: str | None
-    bindings: dict[str, _Bind]
+    bindings: dict[str, Bind]
     is_async: bool = False
     globals: set[str] = field(default_factory=set)
     function_index: int = -1
@@ -399,30 +399,24 @@ class _BindingCollector(_FastVisitor):
 
     def __init__(self, root: cst.CSTNode) -> None:
         self.root = root
-        self.found: dict[str, _Bind] = {}
+        self.found: dict[str, Bind] = {}
         self.globals: set[str] = set()
         self.imports: list[tuple[str, str, int | None, str]] = []
         self.star_imports: list[cst.ImportFrom] = []
 
-    def _add(self, name: str, bind: _Bind) -> None:
-        if name in self.found:
-            self.found[name].count += 1
-            # A name bound twice is only trusted as an import if every binding is an import.
-            if self.found[name].kind != bind.kind:
-                self.found[name] = _Bind("local", count=self.found[name].count)
-        else:
-            self.found[name] = bind
+    def _add(self, name: str, bind: Bind) -> None:
+        add_binding(self.found, name, bind)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         if node is self.root:
             return True
-        self._add(node.name.value, _Bind("def"))
+        self._add(node.name.value, Bind("def"))
         return False
 
     def visit_ClassDef(self, node: cst.ClassDef) -> bool:
         if node is self.root:
             return True
-        self._add(node.name.value, _Bind("def"))
+        self._add(node.name.value, Bind("def"))
         return False
 
     def visit_Lambda(self, node: cst.Lambda) -> bool:
@@ -450,11 +444,11 @@ class _BindingCollector(_FastVisitor):
         for alias in node.names:
             dotted = dotted_text(alias.name) or ""
             if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                self._add(alias.asname.name.value, _Bind("import", (dotted,)))
+                self._add(alias.asname.name.value, Bind("import", (dotted,)))
                 self.imports.append((alias.asname.name.value, dotted, None, "import-as"))
             else:
                 top = dotted.split(".")[0]
-                self._add(top, _Bind("import", (top,)))
+                self._add(top, Bind("import", (top,)))
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
         if isinstance(node.names, cst.ImportStar):
@@ -471,16 +465,16 @@ class _BindingCollector(_FastVisitor):
                 how = "import-as"
             # Relative imports are resolved by the extractor, which knows the module.
             self.imports.append((local, f"{base}.{name}" if base else name, level, how))
-            self._add(local, _Bind("import", (f"\0{level}\0{base}\0{name}",)))
+            self._add(local, Bind("import", (f"\0{level}\0{base}\0{name}",)))
 
     def _target(self, target: cst.BaseExpression, value: cst.BaseExpression | None) -> None:
         if isinstance(target, cst.Name):
             if value is not None and isinstance(value, (cst.Name, cst.Attribute)):
-                self._add(target.value, _Bind("alias", node=value))
+                self._add(target.value, Bind("alias", node=value))
             elif value is not None and isinstance(value, cst.IfExp):
-                self._add(target.value, _Bind("choice", node=value))
+                self._add(target.value, Bind("choice", node=value))
             else:
-                self._add(target.value, _Bind("local"))
+                self._add(target.value, Bind("local"))
         elif isinstance(target, (cst.Tuple, cst.List)):
             for element in target.elements:
                 self._target(element.value, None)
@@ -512,10 +506,10 @@ class _BindingCollector(_FastVisitor):
 
     def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
         if node.name is not None and isinstance(node.name.name, cst.Name):
-            self._add(node.name.name.value, _Bind("local"))
+            self._add(node.name.name.value, Bind("local"))
 
     def visit_Param(self, node: cst.Param) -> None:
-        self._add(node.name.value, _Bind("local"))
+        self._add(node.name.value, Bind("local"))
 
 
 class _Extractor(_FastVisitor):
@@ -581,14 +575,7 @@ class _Extractor(_FastVisitor):
     # ------------------------------------------------------------ import resolution
 
     def absolute(self, level: int, base: str, name: str) -> str:
-        if level == 0:
-            return f"{base}.{name}" if base else name
-        package_parts = self.module.split(".") if self.is_package else self.module.split(".")[:-1]
-        if level > 1:
-            package_parts = package_parts[: len(package_parts) - (level - 1)]
-        prefix = ".".join(package_parts)
-        parts = [p for p in (prefix, base, name) if p]
-        return ".".join(parts)
+        return absolute_name(self.module, self.is_package, level, base, name)
 
     def _collect(self, node: cst.CSTNode) -> _BindingCollector:
         collector = _BindingCollector(node)
@@ -615,30 +602,7 @@ class _Extractor(_FastVisitor):
         return ()
 
     def _lookup(self, name: str, frames: Sequence[_Frame]) -> tuple[str, ...]:
-        innermost = len(frames) - 1
-        for index in range(innermost, -1, -1):
-            frame = frames[index]
-            if frame.level is ScopeLevel.CLASS and index != innermost:
-                continue  # class bodies are not visible from nested functions
-            if frame.level is ScopeLevel.FUNCTION and name in frame.globals:
-                continue
-            bind = frame.bindings.get(name)
-            if bind is None:
-                continue
-            if frame.level is ScopeLevel.MODULE:
-                if bind.kind == "import":
-                    return bind.targets
-                return (f"{self.module}.{name}",)
-            if bind.kind == "import":
-                return bind.targets
-            if bind.kind in {"alias", "choice"} and bind.count == 1 and bind.node is not None:
-                return self.resolve_name(bind.node, frames[:index])
-            if bind.kind == "def" and frame.level is ScopeLevel.CLASS:
-                return (f"{frame.qualname}.{name}",)
-            return ()  # a local, a parameter: shadows whatever the module binds
-        for star in self.star_modules:
-            return (f"{star}.{name}",)
-        return ()
+        return lookup(name, frames, self.module, self.star_modules, self.resolve_name)
 
     def is_choice(self, expr: cst.BaseExpression) -> bool:
         if isinstance(expr, cst.IfExp):
@@ -651,9 +615,7 @@ class _Extractor(_FastVisitor):
         return False
 
     def interesting(self, written: str | None, targets: Sequence[str]) -> bool:
-        if written is not None and written.rsplit(".", 1)[-1] in self.names:
-            return True
-        return any(t.rsplit(".", 1)[-1] in self.names for t in targets)
+        return mentions(self.names, written, targets)
 
     def annotation_names(self, annotation: cst.Annotation | None) -> tuple[str, ...]:
         if annotation is None:
@@ -798,7 +760,7 @@ class _Extractor(_FastVisitor):
             is_async=node.asynchronous is not None,
             globals=collector.globals,
             function_index=len(self.functions),
-            cached=any(d in _CACHE_DECORATORS for d in decorators),
+            cached=any(d in CACHE_DECORATORS for d in decorators),
             class_qualname=class_qualname,
             first_param=first_param if class_qualname else None,
             is_classmethod="classmethod" in decorators,
@@ -900,7 +862,7 @@ class _Extractor(_FastVisitor):
                 frame.calls.append(f"{frame.class_qualname}.{text.split('.', 1)[1]}")
 
         for arg in node.args:
-            if arg.keyword is not None and arg.keyword.value in _FACTORY_KEYWORDS:
+            if arg.keyword is not None and arg.keyword.value in FACTORY_KEYWORDS:
                 ref_targets = self.resolve_name(arg.value)
                 if ref_targets and self.interesting(dotted_text(arg.value), ref_targets):
                     self._record(
@@ -995,12 +957,7 @@ class _Extractor(_FastVisitor):
             else None,
         )
         bound_name, escape, cm_eligible, storage, awaited = self._usage(node, form)
-        if frame.level is ScopeLevel.MODULE:
-            storage = Storage.MODULE_LEVEL
-        elif frame.level is ScopeLevel.CLASS:
-            storage = Storage.CLASS_BODY
-        elif storage is None and frame.cached:
-            storage = Storage.CACHED_GETTER
+        storage = placed_storage(frame.level, storage, frame.cached)
         site = at if at is not None else node
         self._pending_spans.append((len(self.calls), site))
         self.calls.append(

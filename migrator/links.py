@@ -17,15 +17,14 @@ the rest. Caller files, which only ever needed their call graph, use it too.
 
 Exactness: for any file both parsers accept and any names, `extract_links(...)`
 equals `project(extract(...))`, LibCST's facts without the fields only a file's
-own findings use (spans, code text, parameters, how a result is used except where it is stored,
-suppressions).
-`tests/test_links.py` checks it on generated programs, the fixtures and real
-packages. The model is `migrator.extract`'s, rule for rule: the same scopes,
-binding kinds and counts, the same visiting order (source order, which is
-LibCST's), and the same quirks (a lambda's parameters and a comprehension's
-targets bind nothing; `except*` names bind nothing; `None`, `True` and `False`
-are names). Keep the two in step: a change to one is a change to the other, and
-the test says so.
+own findings use (spans, code text, parameters, how a result is used except
+where it is stored, suppressions). `tests/test_links.py` checks it on generated
+programs, the fixtures and real packages. The rules that do not depend on node
+types (binding kinds and counts, import resolution, lookup, storage by place)
+are `migrator.scopes`, shared with `migrator.extract`; what is left here is the
+walk: the same visiting order (source order, which is LibCST's) and the same
+quirks (a lambda's parameters and a comprehension's targets bind nothing;
+`except*` names bind nothing; `None`, `True` and `False` are names).
 
 Limits: when `ast` cannot parse the file (newer syntax, null bytes), or it nests
 deeper than `MAX_DEPTH`, the caller extracts with LibCST instead. A file that
@@ -37,6 +36,7 @@ then resolve a name through it that a full run cannot.
 from __future__ import annotations
 
 import ast
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from migrator.facts import (
@@ -50,14 +50,22 @@ from migrator.facts import (
     Storage,
 )
 from migrator.model import Scope, ScopeLevel, Span
+from migrator.scopes import (
+    CACHE_DECORATORS,
+    FACTORY_KEYWORDS,
+    Bind,
+    absolute_name,
+    add_binding,
+    lookup,
+    mentions,
+    placed_storage,
+)
 
 __all__ = ["MAX_DEPTH", "extract_links", "project", "too_deep"]
 
 _NO_SPAN = Span(0, 0, 0, 0)
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
-_FACTORY_KEYWORDS = frozenset({"default_factory", "factory"})
-_CACHE_DECORATORS = frozenset({"functools.lru_cache", "functools.cache"})
 #: Statements and expressions whose target is bound without an alias value.
 _TARGET_ONLY = (ast.AugAssign, ast.NamedExpr, ast.For, ast.AsyncFor)
 #: `except*` (Python 3.11+); None before, which no node's type is.
@@ -183,24 +191,12 @@ def _call_args(node: ast.Call) -> list[_Arg]:
 # ---------------------------------------------------------------- bindings of one scope
 
 
-class _Bind:
-    __slots__ = ("count", "kind", "node", "targets")
-
-    def __init__(
-        self, kind: str, targets: tuple[str, ...] = (), node: ast.expr | None = None
-    ) -> None:
-        self.kind = kind  # "import", "alias", "choice", "def", "local"
-        self.targets = targets
-        self.node = node
-        self.count = 1
-
-
 class _Collector:
     """Names bound directly in one scope: `extract._BindingCollector`, on `ast`."""
 
     def __init__(self, walker: _Walker, root: ast.AST) -> None:
         self.walker = walker
-        self.found: dict[str, _Bind] = {}
+        self.found: dict[str, Bind] = {}
         self.globals: set[str] = set()
         #: (local name, how) of each `import ... as` and `from ... import`, in order.
         self.imports: list[tuple[str, str]] = []
@@ -210,16 +206,16 @@ class _Collector:
                 self.visit(decorator)
             arguments = root.args
             for arg in (*arguments.posonlyargs, *arguments.args):
-                self._add(arg.arg, _Bind("local"))
+                self._add(arg.arg, Bind("local"))
             for default in (*arguments.defaults, *arguments.kw_defaults):
                 if default is not None:
                     self.visit(default)
             if arguments.vararg is not None:
-                self._add(arguments.vararg.arg, _Bind("local"))
+                self._add(arguments.vararg.arg, Bind("local"))
             for arg in arguments.kwonlyargs:
-                self._add(arg.arg, _Bind("local"))
+                self._add(arg.arg, Bind("local"))
             if arguments.kwarg is not None:
-                self._add(arguments.kwarg.arg, _Bind("local"))
+                self._add(arguments.kwarg.arg, Bind("local"))
             for parameter in (
                 *arguments.posonlyargs,
                 *arguments.args,
@@ -240,28 +236,19 @@ class _Collector:
             for child in ast.iter_child_nodes(root):
                 self.visit(child)
 
-    def _add(self, name: str, bind: _Bind) -> None:
-        found = self.found.get(name)
-        if found is None:
-            self.found[name] = bind
-            return
-        found.count += 1
-        # A name bound twice is only trusted as an import if every binding is an import.
-        if found.kind != bind.kind:
-            local = _Bind("local")
-            local.count = found.count
-            self.found[name] = local
+    def _add(self, name: str, bind: Bind) -> None:
+        add_binding(self.found, name, bind)
 
     def _target(self, target: ast.AST, value: ast.expr | None) -> None:
         kind = type(target)
         if kind is ast.Name:
             name = target.id  # type: ignore[attr-defined]
             if value is not None and _is_name_or_attribute(value):
-                self._add(name, _Bind("alias", node=value))
+                self._add(name, Bind("alias", node=value))
             elif value is not None and type(value) is ast.IfExp:
-                self._add(name, _Bind("choice", node=value))
+                self._add(name, Bind("choice", node=value))
             else:
-                self._add(name, _Bind("local"))
+                self._add(name, Bind("local"))
         elif kind is ast.Tuple or kind is ast.List:
             for element in target.elts:  # type: ignore[attr-defined]
                 self._target(element, None)
@@ -271,18 +258,18 @@ class _Collector:
     def visit(self, node: ast.AST) -> None:
         kind = type(node)
         if kind is ast.FunctionDef or kind is ast.AsyncFunctionDef or kind is ast.ClassDef:
-            self._add(node.name, _Bind("def"))  # type: ignore[attr-defined]
+            self._add(node.name, Bind("def"))  # type: ignore[attr-defined]
             return
         if kind is ast.Lambda or kind in _COMPREHENSIONS:
             return
         if kind is ast.Import:
             for alias in node.names:  # type: ignore[attr-defined]
                 if alias.asname is not None:
-                    self._add(alias.asname, _Bind("import", (alias.name,)))
+                    self._add(alias.asname, Bind("import", (alias.name,)))
                     self.imports.append((alias.asname, "import-as"))
                 else:
                     top = alias.name.split(".")[0]
-                    self._add(top, _Bind("import", (top,)))
+                    self._add(top, Bind("import", (top,)))
             return
         if kind is ast.ImportFrom:
             assert isinstance(node, ast.ImportFrom)
@@ -294,7 +281,7 @@ class _Collector:
                 local, how = (alias.asname, "import-as") if alias.asname else (alias.name, "import")
                 self.imports.append((local, how))
                 qualified = self.walker.absolute(node.level, base, alias.name)
-                self._add(local, _Bind("import", (qualified,)))
+                self._add(local, Bind("import", (qualified,)))
             return
         if kind is ast.Assign:
             assert isinstance(node, ast.Assign)
@@ -310,7 +297,7 @@ class _Collector:
                 self._target(node.optional_vars, None)  # type: ignore[attr-defined]
         elif kind is ast.ExceptHandler:
             if node.name is not None:  # type: ignore[attr-defined]
-                self._add(node.name, _Bind("local"))  # type: ignore[attr-defined]
+                self._add(node.name, Bind("local"))  # type: ignore[attr-defined]
         elif kind is ast.Global or kind is ast.Nonlocal:
             self.globals.update(node.names)  # type: ignore[attr-defined]
         elif kind is _TRY_STAR:
@@ -335,7 +322,7 @@ class _Frame:
     level: ScopeLevel
     qualname: str
     name: str | None
-    bindings: dict[str, _Bind]
+    bindings: dict[str, Bind]
     is_async: bool = False
     globals: set[str] = field(default_factory=set)
     function_index: int = -1
@@ -379,18 +366,11 @@ class _Walker:
         self.assigned: dict[int, list[ast.expr]] = {}
 
     def absolute(self, level: int, base: str, name: str) -> str:
-        if level == 0:
-            return f"{base}.{name}" if base else name
-        parts = self.module_name.split(".")
-        package_parts = parts if self.is_package else parts[:-1]
-        if level > 1:
-            package_parts = package_parts[: len(package_parts) - (level - 1)]
-        prefix = ".".join(package_parts)
-        return ".".join(p for p in (prefix, base, name) if p)
+        return absolute_name(self.module_name, self.is_package, level, base, name)
 
     # ------------------------------------------------------------ name resolution
 
-    def resolve(self, node: ast.AST, frames: list[_Frame] | None = None) -> tuple[str, ...]:
+    def resolve(self, node: ast.AST, frames: Sequence[_Frame] | None = None) -> tuple[str, ...]:
         frames = self.frames if frames is None else frames
         name = _name(node)
         if name is not None:
@@ -403,36 +383,11 @@ class _Walker:
             return self.resolve(node.body, frames) + self.resolve(node.orelse, frames)  # type: ignore[attr-defined]
         return ()
 
-    def _lookup(self, name: str, frames: list[_Frame]) -> tuple[str, ...]:
-        innermost = len(frames) - 1
-        for index in range(innermost, -1, -1):
-            frame = frames[index]
-            if frame.level is ScopeLevel.CLASS and index != innermost:
-                continue  # class bodies are not visible from nested functions
-            if frame.level is ScopeLevel.FUNCTION and name in frame.globals:
-                continue
-            bind = frame.bindings.get(name)
-            if bind is None:
-                continue
-            if frame.level is ScopeLevel.MODULE:
-                if bind.kind == "import":
-                    return bind.targets
-                return (f"{self.module_name}.{name}",)
-            if bind.kind == "import":
-                return bind.targets
-            if bind.kind in {"alias", "choice"} and bind.count == 1 and bind.node is not None:
-                return self.resolve(bind.node, frames[:index])
-            if bind.kind == "def" and frame.level is ScopeLevel.CLASS:
-                return (f"{frame.qualname}.{name}",)
-            return ()  # a local, a parameter: shadows whatever the module binds
-        for star in self.star_modules:
-            return (f"{star}.{name}",)
-        return ()
+    def _lookup(self, name: str, frames: Sequence[_Frame]) -> tuple[str, ...]:
+        return lookup(name, frames, self.module_name, self.star_modules, self.resolve)
 
     def interesting(self, written: str | None, targets: tuple[str, ...]) -> bool:
-        if written is not None and written.rsplit(".", 1)[-1] in self.names:
-            return True
-        return any(t.rsplit(".", 1)[-1] in self.names for t in targets)
+        return mentions(self.names, written, targets)
 
     # ------------------------------------------------------------ scopes
 
@@ -552,13 +507,7 @@ class _Walker:
                     and target.id in frame.globals
                 ):
                     storage = Storage.GLOBAL
-        if frame.level is ScopeLevel.MODULE:
-            return Storage.MODULE_LEVEL
-        if frame.level is ScopeLevel.CLASS:
-            return Storage.CLASS_BODY
-        if storage is None and frame.cached:
-            return Storage.CACHED_GETTER
-        return storage
+        return placed_storage(frame.level, storage, frame.cached)
 
     def _names_a_class(self, frame: _Frame, name: str) -> bool:
         if frame.is_classmethod and name == frame.first_param:
@@ -643,7 +592,7 @@ class _Walker:
             class_qualname=class_qualname,
             first_param=first_param if class_qualname else None,
             lambdas=self.lambdas,
-            cached=any(d in _CACHE_DECORATORS for d in decorators),
+            cached=any(d in CACHE_DECORATORS for d in decorators),
             is_classmethod="classmethod" in decorators,
         )
         self.functions.append(
@@ -706,7 +655,7 @@ class _Walker:
         """Record what `_Extractor.visit_Call` records for this call, in the same order."""
         func = node.func
         for _, keyword, value in args:
-            if keyword in _FACTORY_KEYWORDS:
+            if keyword in FACTORY_KEYWORDS:
                 ref_targets = self.resolve(value)
                 if ref_targets and self.interesting(_dotted(value), ref_targets):
                     self._record(node, CallForm.FACTORY_REF, ref_targets, [])

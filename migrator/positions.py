@@ -24,7 +24,7 @@ from typing import Any
 import libcst as cst
 from libcst.metadata import CodePosition, CodeRange
 
-FACTORY_KEYWORDS = frozenset({"default_factory", "factory"})
+from migrator.scopes import FACTORY_KEYWORDS
 
 #: The kinds of node whose position is reported: the LibCST type and the `ast` types.
 #: A kind's index is its place here; `default_factory=` values come last.

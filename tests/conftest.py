@@ -13,6 +13,25 @@ REPO = Path(__file__).resolve().parent.parent
 collect_ignore_glob = ["data/*", "golden/*", "artifacts/*"]
 FIXTURES = REPO / "fixtures"
 
+
+def _real_sources() -> list[Path]:
+    """The fixtures and two real packages: input for tests that compare two readers."""
+    import _pytest
+    import rich
+
+    found = sorted(FIXTURES.rglob("*.py"))
+    for package in (_pytest, rich):
+        found.extend(sorted(Path(package.__file__).parent.rglob("*.py")))
+    return found
+
+
+REAL_SOURCES = _real_sources()
+
+
+def source_id(path: Path) -> str:
+    return "/".join(path.parts[-3:])
+
+
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 

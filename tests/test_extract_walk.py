@@ -10,19 +10,16 @@ nested the same way, including when a visitor stops descending somewhere.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import _pytest
 import hypothesmith
 import libcst as cst
 import pytest
-import rich
 from hypothesis import HealthCheck, given, settings
 
 from migrator import extract as extract_module
 from migrator.extract import _FastVisitor
-from tests.conftest import FIXTURES
+from tests.conftest import REAL_SOURCES, source_id
 
 pytestmark = pytest.mark.filterwarnings("ignore::SyntaxWarning:<string>")
 
@@ -88,13 +85,7 @@ def test_generated_programs(text: str) -> None:
     _same_traversal(text, stop_at=(cst.FunctionDef, cst.ClassDef, cst.Lambda))
 
 
-def _sources() -> Iterator[Path]:
-    yield from sorted(FIXTURES.rglob("*.py"))
-    for package in (_pytest, rich):
-        yield from sorted(Path(package.__file__).parent.rglob("*.py"))
-
-
-@pytest.mark.parametrize("path", list(_sources()), ids=lambda path: "/".join(path.parts[-3:]))
+@pytest.mark.parametrize("path", REAL_SOURCES, ids=source_id)
 def test_real_files(path: Path) -> None:
     _same_traversal(path.read_text(encoding="utf-8"))
 

@@ -14,14 +14,11 @@ from __future__ import annotations
 import ast
 import json
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 
-import _pytest
 import hypothesmith
 import libcst as cst
 import pytest
-import rich
 from hypothesis import HealthCheck, given, settings
 from typer.testing import CliRunner
 
@@ -33,7 +30,7 @@ from migrator.extract import ExtractionError, extract
 from migrator.filestore import extract_linked_source, extract_source
 from migrator.links import MAX_DEPTH, extract_links, project
 from migrator.rules import load_rule_set
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, REAL_SOURCES, source_id
 
 pytestmark = pytest.mark.filterwarnings("ignore::SyntaxWarning")
 
@@ -76,13 +73,7 @@ def test_generated_programs(text: str) -> None:
     _check(text, module="pkg", is_package=True)
 
 
-def _sources() -> Iterator[Path]:
-    yield from sorted(FIXTURES.rglob("*.py"))
-    for package in (_pytest, rich):
-        yield from sorted(Path(package.__file__).parent.rglob("*.py"))
-
-
-@pytest.mark.parametrize("path", list(_sources()), ids=lambda path: "/".join(path.parts[-3:]))
+@pytest.mark.parametrize("path", REAL_SOURCES, ids=source_id)
 def test_real_files(path: Path) -> None:
     _check(path.read_text(encoding="utf-8"), is_package=path.name == "__init__.py")
 
