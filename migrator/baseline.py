@@ -15,8 +15,6 @@ An audit JSON document (`--format json`) is accepted as a baseline too.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -25,6 +23,7 @@ from typing import Any
 
 from migrator import __version__
 from migrator.model import AuditResult, Finding, Kind
+from migrator.writer import write_document
 
 SCHEMA = "migrator.baseline/1"
 _AUDIT_SCHEMA = "migrator.audit/1"
@@ -92,11 +91,7 @@ def save_baseline(path: Path, result: AuditResult) -> int:
     document = baseline_document(result)
     text = json.dumps(document, indent=2) + "\n"
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        os.replace(temporary, path)
+        write_document(path, text.encode("utf-8"))
     except OSError as error:
         raise ValueError(f"cannot write the baseline {path}: {error.strerror or error}") from None
     return len(document["entries"])

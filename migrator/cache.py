@@ -20,12 +20,12 @@ import hashlib
 import io
 import os
 import pickle
-import tempfile
 import time
 from pathlib import Path
 
 from migrator import __version__
 from migrator.facts import FileFacts
+from migrator.writer import TEMP_PREFIX, replace_atomically
 
 _FORMAT = 4
 
@@ -159,7 +159,7 @@ class FactsCache:
                 continue
             for entry in entries:
                 try:
-                    if entry.name.startswith(".tmp-"):
+                    if entry.name.startswith(TEMP_PREFIX):
                         if now - entry.stat().st_mtime > _STALE_TEMPORARY_SECONDS:
                             os.unlink(entry.path)
                         continue
@@ -176,15 +176,8 @@ class FactsCache:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pickle")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+    # A cache entry lost in a crash is only a miss: no fsync.
+    replace_atomically(path, data, durable=False)
 
 
 class PrefilterIndex:

@@ -1,16 +1,25 @@
-"""Write a rewritten file safely: inside the root, unchanged since analysis, atomically.
+"""The one writer: rewritten sources, reports, diffs, baselines and cache entries.
 
-The new bytes go to a temporary file in the same folder (same file system), are
-flushed to disk, get the original's permission bits, and replace the original
-with one `os.replace`, so a reader (or a crash, or SIGKILL) sees either the old
-file or the new one, never a mix.
+A regular file is replaced atomically: the new bytes go to a temporary file in the
+same folder (same file system), are flushed to disk, get their permission bits, and
+replace the old file with one `os.replace`, so a reader (or a crash, or SIGKILL)
+sees either the old file or the new one, never a mix.
+
+Anything that is not a regular file is never replaced. `write_document` (reports,
+diffs, baselines named by `--output` and `--write-baseline`) writes straight
+through to a device, a FIFO or `-` (stdout), and through a symlink to its target:
+renaming a temporary file over `/dev/null` as root once turned it into a regular
+file for every user of the machine. `write_atomic` (a rewritten source) refuses
+anything but a regular file inside the root.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
+import sys
 import tempfile
 from pathlib import Path
 
@@ -61,6 +70,71 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _new_file_mode() -> int:
+    """The mode `open()` gives a new file under the current umask (mkstemp gives 0600)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def replace_atomically(
+    path: Path, data: bytes, *, mode: int | None = None, durable: bool = True
+) -> None:
+    """Replace the regular file `path` (or create it) with `data` in one rename.
+
+    `mode` is the new file's permission bits: by default those of the file it replaces, or
+    what a new file gets under the umask. `durable` flushes the bytes to disk before the
+    rename (a cache entry that a crash loses is only a miss, so the cache skips it).
+    Raises OSError; the temporary file never outlives a failure.
+    """
+    if mode is None:
+        try:
+            mode = stat.S_IMODE(path.stat().st_mode)
+        except FileNotFoundError:
+            mode = _new_file_mode()
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=_temp_prefix(), suffix=TEMP_SUFFIX)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def write_document(path: Path, data: bytes) -> None:
+    """Write a report, diff or baseline to `path` as a user named it on the command line.
+
+    `-` is standard output. A symlink is followed to its target. A target that exists and
+    is not a regular file (`/dev/null`, `/dev/stdout`, a FIFO, a terminal) is opened and
+    written through, never replaced. A regular file, or a new one, is replaced atomically:
+    an existing file keeps its mode, a new one gets the umask's. Missing parent folders
+    are created. Raises OSError with the path in it.
+    """
+    if str(path) == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    target = Path(os.path.realpath(path))
+    try:
+        status = os.stat(target)
+    except FileNotFoundError:
+        status = None
+    if status is not None and not stat.S_ISREG(status.st_mode):
+        if stat.S_ISDIR(status.st_mode):
+            raise IsADirectoryError(errno.EISDIR, "is a folder", str(path))
+        with open(target, "wb") as handle:
+            handle.write(data)
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    replace_atomically(target, data)
+
+
 class WriteRefused(Exception):
     """The file was not written; the message says why, for people."""
 
@@ -84,26 +158,10 @@ def write_atomic(path: Path, data: bytes, *, root: Path, expected: bytes) -> Non
         raise WriteRefused("changed on disk after it was analysed; not written (run fix again)")
     if not os.access(real, os.W_OK):
         raise WriteRefused("is read-only; not written")
-    directory = real.parent
-    sweep_stale_temporaries(directory)
+    if not stat.S_ISREG(real.stat().st_mode):
+        raise WriteRefused("is not a regular file; not written")
+    sweep_stale_temporaries(real.parent)
     try:
-        fd, temporary = tempfile.mkstemp(dir=directory, prefix=_temp_prefix(), suffix=TEMP_SUFFIX)
+        replace_atomically(real, data, mode=mode)
     except OSError as error:
-        raise WriteRefused(
-            f"cannot create a temporary file in its folder: {error.strerror}"
-        ) from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, real)
-    except BaseException as error:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        if isinstance(error, OSError):
-            raise WriteRefused(
-                f"write failed: {error.strerror}; the original is unchanged"
-            ) from None
-        raise
+        raise WriteRefused(f"write failed: {error.strerror}; the original is unchanged") from None

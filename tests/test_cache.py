@@ -193,4 +193,4 @@ def test_two_runs_sharing_the_cache_concurrently(tree: Path) -> None:
 
     findings = [json.loads(out)["findings"] for out, _ in outputs]
     assert findings[0] == findings[1] == findings[2] and len(findings[0]) == 31
-    assert not list((tree / ".migrator_cache").glob("*/.tmp-*"))
+    assert not list((tree / ".migrator_cache").glob("*/.migrator-*"))

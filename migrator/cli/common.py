@@ -112,25 +112,14 @@ def parse_kinds(text: str, option: str) -> tuple[Kind, ...]:
 
 
 def write_output(text: str, output: Path | None) -> None:
-    """Write to `output` atomically, or to stdout."""
+    """Write `text` to `output` (see `writer.write_document`), or to stdout."""
     if output is None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
-    import os
-    import tempfile
+    from migrator.writer import write_document
 
     try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(
-            dir=output.parent, prefix=f".{output.name}.", suffix=".tmp"
-        )
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        # mkstemp creates 0600; a report is an ordinary file, readable as the umask allows.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
-        os.replace(temporary, output)
+        write_document(output, text.encode("utf-8"))
     except OSError as error:
         fail(f"cannot write {output}: {error.strerror or error}")
