@@ -64,8 +64,7 @@ def fix_command(
     config_file: Optional[Path] = config_option(),
     no_cache: bool = no_cache_option(),
 ) -> None:
-    from rich.console import Console
-
+    from migrator.cli.terminal import colour_diff, console, wants_colour
     from migrator.fixer import Style, change_diff, plan_fixes, write_changes
 
     try:
@@ -74,6 +73,9 @@ def fix_command(
         fail(f"--style {style!r}: expected auto, factory or context-manager")
     if split_by is not None and (split_by != "package" or not diff or output is None):
         fail("--split-by package needs --diff and --output DIR")
+    if output is not None and not diff:
+        # Without --diff, fix writes the files in place: an --output would be silently ignored.
+        fail(f"--output {output} needs --diff (fix writes the files themselves otherwise)")
     if interactive and (diff or check):
         fail("--interactive cannot be combined with --diff or --check")
     if interactive and not sys.stdin.isatty():
@@ -81,7 +83,7 @@ def fix_command(
     config, rule_set, chosen = setup(
         paths, root, config_file, rules, jobs=jobs, cache=False if no_cache else None
     )
-    err = Console(stderr=True, highlight=False)
+    err = console(stderr=True)
     allowed = _choose_sites(err, config, rule_set, chosen, chosen_style) if interactive else None
     result = plan_fixes(config, rule_set, chosen, style=chosen_style, allowed=allowed)
     changed = [c for c in result.changes if c.changed]
@@ -96,12 +98,10 @@ def fix_command(
             text = "".join(change_diff(c) for c in changed)
             if output is not None:
                 write_output(text, output)
-            elif sys.stdout.isatty():
-                from rich.syntax import Syntax
-
-                Console().print(Syntax(text, "diff", theme="ansi_dark", background_color="default"))
             else:
-                sys.stdout.write(text)
+                # Never through a Rich renderable: it would crop long lines at the width.
+                sys.stdout.write(colour_diff(text) if wants_colour(sys.stdout) else text)
+                sys.stdout.flush()
     elif not check:
         result = write_changes(result, config.root)
     _summary(err, result, written=not diff and not check)
@@ -115,8 +115,8 @@ def _choose_sites(
 ) -> frozenset[str]:
     """Show each planned rewrite on its own and ask apply / skip / quit; returns the chosen sites."""
     from rich.console import Console
-    from rich.syntax import Syntax
 
+    from migrator.cli.terminal import colour_diff, wants_colour
     from migrator.fixer import preview_sites
 
     assert isinstance(console, Console)
@@ -124,10 +124,11 @@ def _choose_sites(
     chosen: set[str] = set()
     for index, preview in enumerate(previews, start=1):
         finding = preview.finding
-        console.rule(
-            f"{index}/{len(previews)}  {finding.path}:{finding.line}  {finding.kind.value} → {preview.action.value}"
-        )
-        console.print(Syntax(preview.diff, "diff", theme="ansi_dark", background_color="default"))
+        # Written as they are: a rule or a Syntax would crop the path and long lines.
+        heading = f"── {index}/{len(previews)}  {finding.path}:{finding.line}  {finding.kind.value} → {preview.action.value}"
+        patch = colour_diff(preview.diff) if wants_colour(console.file) else preview.diff
+        console.file.write(f"{heading}\n{patch}")
+        console.file.flush()
         while True:
             answer = (
                 typer.prompt("apply this site? [a]pply / [s]kip / [q]uit", default="a")
