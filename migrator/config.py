@@ -70,6 +70,9 @@ class Config:
     cache: bool = True
     cache_dir: str = ".migrator_cache"
     baseline: str | None = None
+    #: Files (fnmatch patterns on `/` paths) that may be skipped without failing the
+    #: gate: a file that cannot be analysed otherwise blocks (`migrator.gate`).
+    allow_skipped: tuple[str, ...] = ()
     source: str | None = field(default=None, compare=False)
 
     def with_overrides(self, **overrides: Any) -> Config:
@@ -96,6 +99,7 @@ _SCHEMA: dict[str, type | tuple[type, ...]] = {
     "cache": bool,
     "cache_dir": str,
     "baseline": str,
+    "allow_skipped": list,
 }
 
 
@@ -174,6 +178,13 @@ def _from_file(root: Path, path: Path) -> Config:
                 raise ConfigError(f"{path}: tool.migrator.{key}: expected a list of strings")
             value = tuple(value)
         values[name] = value
+    if "fail_on" in values:
+        from migrator.gate import split_fail_on
+
+        try:
+            split_fail_on(values["fail_on"])
+        except ValueError as error:
+            raise ConfigError(f"{path}: tool.migrator.fail_on: {error}") from None
     return Config(root=root, source=str(path), **values)
 
 

@@ -68,7 +68,7 @@ def analyse(
     still linked, so names resolve as in a full run.
     """
     root = config.root.resolve()
-    cache = FactsCache(root / config.cache_dir) if config.cache else None
+    cache = FactsCache(root / config.cache_dir, root) if config.cache else None
     meter = Meter(progress)
     # A warm run (the prefilter index exists) reads few files and parses fewer: its
     # bytes stay here. A cold run over a large tree forks its workers as soon as
@@ -191,7 +191,11 @@ def _analyse(
     meter: Meter,
     only: Iterable[str] | None,
 ) -> Analysis:
-    index = PrefilterIndex.load(cache.directory) if cache is not None and cache.enabled else None
+    index = (
+        PrefilterIndex.load(cache.directory, cache.secret)
+        if cache is not None and cache.enabled
+        else None
+    )
     rule_names = rules.search_names()
     by_path: dict[str, SourceFile] = {source.relpath: source for source in files}
     signatures: dict[str, list[int]] = {}
@@ -295,7 +299,7 @@ def _analyse(
             classifier.findings(facts[relpath], is_test_path(relpath, config.test_patterns))
         )
     findings = apply_suppressions(findings, facts)
-    if cache is not None and focus is None and _covers_root(paths, root):
+    if cache is not None and focus is None and covers_root(paths, root):
         cache.prune()
     result = AuditResult(
         root=str(root),
@@ -306,7 +310,10 @@ def _analyse(
         aliases=linker.alias_notes(),
         rule_packs=tuple(pack.id for pack in rules.packs),
         cache_hits=cache.hits if cache is not None else 0,
-        warnings=tuple(linker.warnings),
+        warnings=(
+            *linker.warnings,
+            *(cache.refused for cache in [cache] if cache is not None and cache.refused),
+        ),
     )
     # Expired, malformed and unused suppressions are warnings of every run, not only the CLI's.
     from migrator.suppress import with_suppression_review
@@ -328,7 +335,7 @@ def _signatures(sources: dict[str, SourceFile], errors: list[FileError]) -> dict
     return signatures
 
 
-def _covers_root(paths: Sequence[str] | None, root: Path) -> bool:
+def covers_root(paths: Sequence[str] | None, root: Path) -> bool:
     """Whether a run looked at the whole tree (only then may it prune the cache)."""
     if not paths:
         return True

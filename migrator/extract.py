@@ -196,6 +196,11 @@ def _refuse_deep_nesting(text: str) -> ast.Module | None:
             raise ExtractionError(
                 f"too deeply nested to parse ({message or 'recursion limit'}); skipped"
             ) from None
+        # CPython's verdict and place (1-based line and column, as its traceback
+        # shows them): that is the parser the code will run under.
+        raise ExtractionError(
+            f"syntax error at line {error.lineno}, column {error.offset}: {message}"
+        ) from None
     except ValueError:
         pass  # null bytes and the like: LibCST reports them
     return None

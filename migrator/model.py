@@ -198,9 +198,15 @@ class FileError:
 
     path: str
     message: str
+    #: The configuration names this file as one that may be skipped: it does not
+    #: fail the gate (`migrator.gate`).
+    allowed: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        return {"path": self.path, "message": self.message}
+        data: dict[str, Any] = {"path": self.path, "message": self.message}
+        if self.allowed:
+            data["allowed"] = True
+        return data
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,10 @@ from typing import TYPE_CHECKING, Any, Optional
 import typer
 
 from migrator.cli.common import (
-    EXIT_BLOCKING,
-    EXIT_OK,
     config_option,
     fail,
     jobs_option,
     no_cache_option,
-    parse_kinds,
     root_option,
     rules_option,
     setup,
@@ -30,13 +27,19 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from migrator.config import Config
-    from migrator.model import AuditResult, Kind
+    from migrator.model import AuditResult, FileError, Kind
 
 HELP = """Find every dispatcher creation site, resolved by name, and say what each needs.
 
-Exit code 0 when nothing blocks, 1 when a site of a --fail-on kind is found
-(not suppressed, not baselined) or a suppression has expired, 2 on a usage,
-configuration or rule error."""
+Names are always resolved over the whole project root: PATH arguments (like
+--changed-since and --shard) only choose which files are reported.
+
+Exit code 0 when nothing blocks; 1 when a site of a --fail-on kind is found
+(not suppressed, not baselined; --strict adds `uncertain`) or a suppression has
+expired; 2 when a file could not be analysed (a missing PATH, an unreadable file,
+one that does not parse: the gate never passes on what it could not read; add
+`error` to --fail-on to exit 1 instead, or name the file in `allow_skipped`),
+and on a usage, configuration or rule error."""
 
 
 class AuditFormat(str, Enum):
@@ -70,7 +73,13 @@ def audit_command(
     fail_on: Optional[str] = typer.Option(
         None,
         "--fail-on",
-        help="Comma-separated kinds that block (default: singleton,legacy-factory,super-init-none).",
+        help="Comma-separated kinds that block (default: singleton,legacy-factory,super-init-none); "
+        "`error` makes files that could not be analysed exit 1 instead of 2.",
+    ),
+    strict: bool = typer.Option(
+        False,
+        "--strict",
+        help="`uncertain` sites block too (a site the analysis cannot decide is not a pass).",
     ),
     jobs: Optional[int] = jobs_option(),
     rules: Optional[list[str]] = rules_option(),
@@ -94,17 +103,21 @@ def audit_command(
     from rich.console import Console
 
     from migrator.engine import analyse
+    from migrator.gate import allow_errors, split_fail_on, verdict
     from migrator.model import Kind
     from migrator.suppress import with_suppression_review
 
     config, rule_set, chosen = setup(
         paths, root, config_file, rules, jobs=jobs, cache=False if no_cache else None
     )
-    kinds = (
-        parse_kinds(fail_on, "--fail-on")
-        if fail_on is not None
-        else tuple(Kind(k) for k in config.fail_on)
-    )
+    try:
+        kinds, errors_block = split_fail_on(
+            fail_on.split(",") if fail_on is not None else config.fail_on
+        )
+    except ValueError as error:
+        fail(f"--fail-on: {error}" if fail_on is not None else f"fail_on: {error}")
+    if strict and Kind.UNCERTAIN not in kinds:
+        kinds = (*kinds, Kind.UNCERTAIN)
     shard_spec = _parse_shard(shard) if shard is not None else None
     if write_baseline is not None and (changed_since is not None or shard is not None):
         fail(
@@ -112,7 +125,7 @@ def audit_command(
             "drop --changed-since and --shard"
         )
     root_dir = config.root.resolve()
-    only = _changed(config, chosen, changed_since) if changed_since is not None else None
+    only, path_errors = _reported(config, chosen, changed_since)
     in_scope = _scope(root_dir, chosen, only, shard_spec)
     err = Console(stderr=True, highlight=False)
     if only is not None and not only:
@@ -122,12 +135,21 @@ def audit_command(
     else:
         progress_cb, finish = _progress(err)
         try:
+            # The whole root, always: a name defined or re-exported outside the
+            # reported files still resolves (`only` chooses what is reported).
             analysis = analyse(
-                config, rule_set, chosen, progress=progress_cb, only=only, shard=shard_spec
+                config,
+                rule_set,
+                [str(root_dir)],
+                progress=progress_cb,
+                only=only,
+                shard=shard_spec,
             )
         finally:
             finish()
         result = with_suppression_review(analysis.result, analysis.facts, in_scope)
+        result = _with_errors(result, path_errors)
+    result = allow_errors(result, config.allow_skipped)
 
     baseline_path = baseline or (root_dir / config.baseline if config.baseline else None)
     if write_baseline is not None or baseline_path is not None:
@@ -147,7 +169,7 @@ def audit_command(
             shown = str(baseline) if baseline is not None else config.baseline
             result = apply_baseline(result, entries, in_scope, source=shown)
 
-    result = _annotate(result, kinds, shard_spec, changed_since)
+    result = _annotate(result, kinds, shard_spec, changed_since, strict)
     if format is AuditFormat.console:
         from migrator.reports.console import render as render_console
 
@@ -159,15 +181,14 @@ def audit_command(
             write_output(capture.export_text(), output)
     else:
         write_output(render(format.value, result, kinds), output)
-    raise typer.Exit(exit_code(result, kinds))
+    raise typer.Exit(verdict(result, kinds).exit_code(errors_block))
 
 
 def exit_code(result: AuditResult, kinds: tuple[Kind, ...]) -> int:
-    blocking = any(
-        f.kind in kinds and not f.suppressed and not f.baselined for f in result.findings
-    )
-    expired = any(w.startswith("expired suppression") for w in result.warnings)
-    return EXIT_BLOCKING if blocking or expired else EXIT_OK
+    """The gate's exit code for `result` (`migrator.gate.verdict`)."""
+    from migrator.gate import verdict
+
+    return verdict(result, kinds).exit_code()
 
 
 def render(format: str, result: AuditResult, kinds: tuple[Kind, ...]) -> str:
@@ -185,6 +206,7 @@ def _annotate(
     kinds: tuple[Kind, ...],
     shard: tuple[int, int] | None,
     changed_since: str | None,
+    strict: bool = False,
 ) -> AuditResult:
     """Record how the run was made, for `report merge` and for readers of the JSON."""
     from dataclasses import replace
@@ -199,6 +221,8 @@ def _annotate(
         extra["shard"] = {"index": shard[0], "count": shard[1]}
     if changed_since is not None:
         extra["changed_since"] = changed_since
+    if strict:
+        extra["strict"] = True
     return replace(result, extra=extra)
 
 
@@ -211,25 +235,45 @@ def _parse_shard(text: str) -> tuple[int, int]:
         fail(f"--shard {text}: {error}")
 
 
-def _changed(config: Config, paths: list[str], changed_since: str) -> set[str]:
-    """The files to report on with --changed-since: discovered and changed."""
+def _reported(
+    config: Config, paths: list[str], changed_since: str | None
+) -> tuple[set[str] | None, tuple[FileError, ...]]:
+    """The files to report on (None: all of them), and the errors of finding them.
+
+    PATH arguments that do not cover the root, and --changed-since, narrow the
+    report, never name resolution.
+    """
     from migrator.discovery import discover
+    from migrator.engine import covers_root
     from migrator.gitutil import GitError, changed_files
 
     root = config.root.resolve()
-    files = {
-        f.relpath
-        for f in discover(
-            root,
-            paths,
-            exclude=config.exclude,
-            respect_gitignore=config.respect_gitignore,
-        ).files
-    }
-    try:
-        return files & changed_files(root, changed_since)
-    except GitError as error:
-        fail(f"--changed-since {changed_since}: {error}")
+    if changed_since is None and covers_root(paths, root):
+        return None, ()
+    discovery = discover(
+        root,
+        paths,
+        exclude=config.exclude,
+        respect_gitignore=config.respect_gitignore,
+    )
+    files = {f.relpath for f in discovery.files}
+    if changed_since is not None:
+        try:
+            files &= changed_files(root, changed_since)
+        except GitError as error:
+            fail(f"--changed-since {changed_since}: {error}")
+    return files, discovery.errors
+
+
+def _with_errors(result: AuditResult, errors: tuple[FileError, ...]) -> AuditResult:
+    """`result` with the errors of finding the reported files (a missing PATH) too."""
+    from dataclasses import replace
+
+    known = {e.path for e in result.errors}
+    extra = tuple(e for e in errors if e.path not in known)
+    if not extra:
+        return result
+    return replace(result, errors=tuple(sorted((*result.errors, *extra), key=lambda e: e.path)))
 
 
 def _scope(

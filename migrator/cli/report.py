@@ -124,7 +124,7 @@ def report_command(
     if ctx.invoked_subcommand is not None:
         return
     from migrator.engine import analyse
-    from migrator.model import Kind
+    from migrator.gate import split_fail_on
     from migrator.reports.progress.model import build_report
     from migrator.suppress import with_suppression_review
 
@@ -134,7 +134,7 @@ def report_command(
     kinds = (
         parse_kinds(fail_on, "--fail-on")
         if fail_on is not None
-        else tuple(Kind(k) for k in config.fail_on)
+        else split_fail_on(config.fail_on)[0]
     )
     analysis = analyse(config, rule_set, chosen)
     result = with_suppression_review(analysis.result, analysis.facts)

@@ -6,8 +6,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from migrator.gate import is_failing, status, verdict
 from migrator.model import AuditResult, Finding, Kind
 from migrator.suppress import expired_fingerprints
+
+__all__ = ["KIND_TEXT", "GateSummary", "gate_summary", "is_failing", "status"]
 
 
 @dataclass(frozen=True)
@@ -99,26 +102,6 @@ def location(finding: Finding) -> str:
     return f"{finding.path}:{finding.span.line}"
 
 
-def status(finding: Finding, fail_on: Sequence[Kind], expired: frozenset[str] = frozenset()) -> str:
-    """One of `blocking`, `expired`, `suppressed`, `baselined`, `open`, `done`."""
-    if finding.kind is Kind.MIGRATED:
-        return "done"
-    if finding.suppressed:
-        return "suppressed"
-    if finding.fingerprint in expired:
-        return "expired"
-    if finding.baselined:
-        return "baselined"
-    if finding.kind in fail_on:
-        return "blocking"
-    return "open"
-
-
-def is_failing(finding: Finding, fail_on: Sequence[Kind], expired: frozenset[str]) -> bool:
-    """Whether the site fails the gate: a new site of a blocking kind, or an expired suppression."""
-    return status(finding, fail_on, expired) in ("blocking", "expired")
-
-
 def sorted_findings(result: AuditResult) -> list[Finding]:
     return sorted(
         result.findings, key=lambda f: (f.path, f.span.line, f.span.column, f.fingerprint)
@@ -135,6 +118,12 @@ class GateSummary:
     expired: int
     progress: float
     gone: tuple[Mapping[str, Any], ...]
+    #: Files not analysed that fail the gate.
+    failing_errors: int = 0
+
+    @property
+    def passed(self) -> bool:
+        return not self.blocking and not self.failing_errors
 
 
 def gate_summary(result: AuditResult, fail_on: Sequence[Kind]) -> GateSummary:
@@ -142,10 +131,12 @@ def gate_summary(result: AuditResult, fail_on: Sequence[Kind]) -> GateSummary:
     states = [status(f, fail_on, expired) for f in result.findings]
     baseline = result.extra.get("baseline")
     gone = tuple(baseline.get("gone", ())) if isinstance(baseline, Mapping) else ()
+    decision = verdict(result, fail_on)
     return GateSummary(
         total=len(result.findings),
         by_kind=result.by_kind(),
-        blocking=sum(1 for f in result.findings if is_failing(f, fail_on, expired)),
+        blocking=len(decision.findings),
+        failing_errors=len(decision.errors),
         suppressed=states.count("suppressed"),
         baselined=states.count("baselined"),
         expired=states.count("expired"),

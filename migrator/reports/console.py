@@ -91,13 +91,19 @@ def summary(result: AuditResult, fail_on: Sequence[Kind]) -> RenderableType:
             str(counts[kind]),
             "yes" if kind in fail_on else "",
         )
-    blocking = sum(
-        1 for f in result.findings if f.kind in fail_on and not f.suppressed and not f.baselined
-    )
+    from migrator.gate import verdict
+
+    decision = verdict(result, fail_on)
+    blocking = len(decision.findings)
     line = Text()
     line.append(f"{result.files_scanned} files scanned, {result.files_analysed} analysed, ")
     line.append(f"{len(result.findings)} sites, progress {result.progress:.0%}, ")
     line.append(f"{blocking} blocking", style="bold red" if blocking else "bold green")
     if result.errors:
         line.append(f", {len(result.errors)} not analysed", style="yellow")
+    if decision.errors:
+        line.append(
+            f" ({len(decision.errors)} fail the gate: a file that is not analysed may hide a site)",
+            style="bold red",
+        )
     return Group(table, line)

@@ -87,8 +87,10 @@ def render(result: AuditResult, fail_on: Sequence[Kind]) -> str:
                 )
             )
     for error in result.errors:
+        # Not analysed fails the gate unless the configuration allows the file.
+        level = "warning" if error.allowed else "error"
         lines.append(
-            command("warning", f"not analysed: {error.message}", file=error.path, title="migrator")
+            command(level, f"not analysed: {error.message}", file=error.path, title="migrator")
         )
     for warning in result.warnings:
         if warning.startswith("expired suppression"):
@@ -99,5 +101,6 @@ def render(result: AuditResult, fail_on: Sequence[Kind]) -> str:
         f"migrator: {summary.total} site(s), {summary.blocking} blocking, "
         f"{summary.baselined} baselined, {summary.suppressed} suppressed, "
         f"progress {summary.progress:.0%}"
+        + (f", {summary.failing_errors} file(s) not analysed" if summary.failing_errors else "")
     )
     return "\n".join(lines) + "\n"

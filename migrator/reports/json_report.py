@@ -13,7 +13,10 @@ SCHEMA = "migrator.audit/1"
 
 
 def audit_document(result: AuditResult, fail_on: Sequence[Kind] = ()) -> dict[str, Any]:
+    from migrator.gate import verdict
+
     counts = result.by_kind()
+    decision = verdict(result, fail_on)
     document: dict[str, Any] = {
         "schema": SCHEMA,
         "tool": {"name": "migrator", "version": __version__},
@@ -22,7 +25,10 @@ def audit_document(result: AuditResult, fail_on: Sequence[Kind] = ()) -> dict[st
             "files_analysed": result.files_analysed,
             "by_kind": {kind.value: counts[kind] for kind in counts},
             "progress": round(result.progress, 4),
-            "blocking": sum(1 for f in result.findings if is_blocking(f, fail_on)),
+            "blocking": len(decision.findings),
+            # Files not analysed that fail the gate (not allowed by `allow_skipped`).
+            "failing_errors": len(decision.errors),
+            "passed": decision.passed,
         },
         "findings": [finding.to_json() for finding in result.findings],
         "errors": [error.to_json() for error in result.errors],
@@ -35,7 +41,10 @@ def audit_document(result: AuditResult, fail_on: Sequence[Kind] = ()) -> dict[st
 
 
 def is_blocking(finding: Any, fail_on: Sequence[Kind]) -> bool:
-    return finding.kind in fail_on and not finding.suppressed and not finding.baselined
+    """Whether the site fails the gate (`migrator.gate.is_failing`, without expiries)."""
+    from migrator.gate import status
+
+    return status(finding, fail_on) == "blocking"
 
 
 def render(result: AuditResult, fail_on: Sequence[Kind] = ()) -> str:

@@ -64,6 +64,9 @@ def render(result: AuditResult, fail_on: Sequence[Kind]) -> str:
     verdict = "✅ **nothing blocking**"
     if summary.blocking:
         verdict = f"❌ **{summary.blocking} blocking**"
+    if summary.failing_errors:
+        failed = f"❌ **{summary.failing_errors} file(s) not analysed**"
+        verdict = f"{verdict} · {failed}" if summary.blocking else failed
     out.append(
         f"{verdict} · {summary.total} site(s) · progress **{summary.progress:.0%}** · "
         f"{result.files_scanned} file(s) scanned, {result.files_analysed} analysed"

@@ -72,7 +72,8 @@ def document_to_audit(document: Any, source: str) -> LoadedAudit:
     try:
         findings = tuple(_finding(item) for item in document.get("findings", ()))
         errors = tuple(
-            FileError(str(e["path"]), str(e["message"])) for e in document.get("errors", ())
+            FileError(str(e["path"]), str(e["message"]), bool(e.get("allowed", False)))
+            for e in document.get("errors", ())
         )
         aliases = tuple(
             AliasNote(str(a["name"]), str(a["target"]), str(a["path"]), int(a["line"]))

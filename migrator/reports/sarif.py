@@ -138,7 +138,7 @@ def sarif_document(result: AuditResult, fail_on: Sequence[Kind]) -> dict[str, An
     for error in result.errors:
         notifications.append(
             {
-                "level": "error",
+                "level": "warning" if error.allowed else "error",
                 "message": {"text": f"not analysed: {error.message}"},
                 "locations": [
                     {
@@ -153,6 +153,9 @@ def sarif_document(result: AuditResult, fail_on: Sequence[Kind]) -> dict[str, An
         level = "error" if warning.startswith("expired suppression") else "warning"
         notifications.append({"level": level, "message": {"text": warning}})
     summary = gate_summary(result, fail_on)
+    # A run that could not analyse every file it had to did not succeed: a consumer
+    # that only reads results would otherwise take "no results" for "nothing found".
+    successful = summary.failing_errors == 0
     run: dict[str, Any] = {
         "tool": {
             "driver": {
@@ -166,7 +169,9 @@ def sarif_document(result: AuditResult, fail_on: Sequence[Kind]) -> dict[str, An
             "%SRCROOT%": {"description": {"text": "The root of the repository that was audited."}}
         },
         "columnKind": "unicodeCodePoints",
-        "invocations": [{"executionSuccessful": True, "toolExecutionNotifications": notifications}],
+        "invocations": [
+            {"executionSuccessful": successful, "toolExecutionNotifications": notifications}
+        ],
         "results": results,
         "properties": {
             "filesScanned": result.files_scanned,
@@ -174,6 +179,7 @@ def sarif_document(result: AuditResult, fail_on: Sequence[Kind]) -> dict[str, An
             "byKind": {kind.value: summary.by_kind[kind] for kind in KIND_ORDER},
             "progress": round(summary.progress, 4),
             "blocking": summary.blocking,
+            "failingErrors": summary.failing_errors,
             "failOn": [kind.value for kind in fail_on],
         },
     }
