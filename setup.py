@@ -10,6 +10,9 @@ folder, hence this file. Everything else lives in pyproject.toml.
 from setuptools import find_packages, setup
 
 setup(
-    packages=[*find_packages(include=["migrator", "migrator.*", "codemods", "codemods.*"]), "migrator.packs"],
+    packages=[
+        *find_packages(include=["migrator", "migrator.*", "codemods", "codemods.*"]),
+        "migrator.packs",
+    ],
     package_dir={"migrator.packs": "rules"},
 )

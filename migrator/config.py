@@ -104,14 +104,17 @@ _SCHEMA: dict[str, type | tuple[type, ...]] = {
 
 
 def find_root(start: Path) -> Path:
-    """The repository root: the nearest folder upwards with `.git`, else with a migrator config."""
+    """The project root: the nearest folder upwards that has a migrator configuration or `.git`.
+
+    The nearest one wins, as with Ruff or Black: an application kept inside a larger
+    repository (a bundled fixture app, a service of a monorepo) with its own
+    `migrator.yaml` or `[tool.migrator]` is a project of its own, and names are resolved
+    within it, not across every other application that happens to share the repository.
+    """
     start = start.resolve()
     folder = start if start.is_dir() else start.parent
     for candidate in (folder, *folder.parents):
-        if (candidate / ".git").exists():
-            return candidate
-    for candidate in (folder, *folder.parents):
-        if _has_config(candidate):
+        if (candidate / ".git").exists() or _has_config(candidate):
             return candidate
     return folder
 

@@ -450,3 +450,36 @@ def test_documented_github_workflow_runs(tmp_path: Path) -> None:
     assert json.loads(sarif.read_text())["version"] == "2.1.0"
     assert summary.read_text().startswith("## migrator audit")
     assert "::error file=shop/agents/checkout.py," in printed
+
+
+def test_an_application_with_its_own_configuration_is_its_own_root(tmp_path: Path) -> None:
+    # A repository that bundles two applications defining the same module names: auditing
+    # one of them must not resolve names through the other.
+    from migrator.config import find_root
+
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    app_dir = repo / "apps" / "one"
+    (app_dir / "pkg").mkdir(parents=True)
+    (app_dir / "migrator.yaml").write_text("# a project of its own\n")
+    other = repo / "apps" / "two"
+    other.mkdir(parents=True)
+    assert find_root(app_dir / "pkg") == app_dir
+    assert find_root(other) == repo
+    assert find_root(repo) == repo
+
+
+def test_the_bundled_app_is_audited_alone_from_the_repository(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The README's first command, run from this repository without --root: the legacy
+    # app's own sites and aliases only, none from the other fixture trees beside it.
+    monkeypatch.chdir(REPO)
+    result = CliRunner().invoke(
+        app, ["audit", "fixtures/legacy_app", "--format", "json", "--no-cache"]
+    )
+    document = json.loads(result.stdout)
+    assert document["findings"]
+    paths = {f["path"] for f in document["findings"]}
+    assert all(p.startswith(("agent_platform/", "tests/", "scenario")) for p in paths), paths
+    assert "fixtures/" not in json.dumps(document.get("aliases", []))
