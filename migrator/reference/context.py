@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import FrozenInstanceError, dataclass, field, fields
 from datetime import datetime, timezone
 from types import MappingProxyType
 from typing import Any
@@ -107,10 +107,52 @@ def _empty_metadata() -> Mapping[str, Any]:
     return MappingProxyType({})
 
 
-@dataclass(frozen=True)
+class _WriteOnce:
+    """A field that can be set once, when the context is built, and never again.
+
+    A frozen dataclass only overrides ``__setattr__``; ``object.__setattr__(ctx, "user_id", x)``
+    walks straight past it and used to change where a dispatcher's events went. This data
+    descriptor sits in front of the field's slot, so that call (and ``object.__delattr__``)
+    reaches :meth:`__set__` and is refused once the slot holds a value. ``metadata`` is frozen
+    (copied, read-only all the way down) on its one and only write.
+    """
+
+    __slots__ = ("_freeze", "_name", "_slot")
+
+    def __init__(self, name: str, slot: Any, *, freeze: bool) -> None:
+        self._name = name
+        self._slot = slot  # the member descriptor that dataclass(slots=True) created
+        self._freeze = freeze
+
+    def __get__(self, obj: object, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        return self._slot.__get__(obj, owner)
+
+    def __set__(self, obj: object, value: Any) -> None:
+        try:
+            self._slot.__get__(obj, type(obj))
+        except AttributeError:
+            # First write: the dataclass __init__ (or copy/pickle) filling a new context.
+            freeze = self._freeze and isinstance(value, Mapping)
+            self._slot.__set__(obj, _freeze(value) if freeze else value)
+            return
+        raise FrozenInstanceError(
+            f"cannot assign to field {self._name!r}: a UserExecutionContext never changes;"
+            " derive another one with create_child_context() or from_request()"
+        )
+
+    def __delete__(self, obj: object) -> None:
+        raise FrozenInstanceError(f"cannot delete field {self._name!r} of a UserExecutionContext")
+
+
+@dataclass(frozen=True, slots=True)
 class UserExecutionContext:
     """Immutable state of one request, passed to every request-scoped component.
 
+    Truly immutable: no field can be reassigned, not even with ``object.__setattr__``, and
+    ``metadata`` is a read-only copy. (Emitters and dispatchers also copy the ids they route by
+    when they are created, so even a context altered by other means cannot redirect them.)
     Equality and hashing use the identifying fields only (not ``db_session`` or ``metadata``,
     which may hold unhashable objects), so contexts can be dictionary keys.
     """
@@ -129,14 +171,14 @@ class UserExecutionContext:
 
     def __post_init__(self) -> None:
         self._validate()
+        # ``metadata`` was copied and wrapped when it was set (see _WriteOnce): the caller
+        # keeps its dict, and nobody can change ours through it. A non-mapping stays as it
+        # was given, and is refused here.
         if not isinstance(self.metadata, Mapping):
             raise InvalidContextError(
                 "UserExecutionContext.metadata must be a mapping, got"
                 f" {type(self.metadata).__name__}"
             )
-        # Copy, then wrap: the caller keeps its dict, and nobody can change ours through it.
-        # ``object.__setattr__`` is the documented way to finish a frozen dataclass's init.
-        object.__setattr__(self, "metadata", _freeze(self.metadata))
 
     def _validate(self) -> None:
         for name in _REQUIRED_ID_FIELDS:
@@ -232,6 +274,13 @@ class UserExecutionContext:
             operation_depth=self.operation_depth + 1,
         )
 
+    def __copy__(self) -> UserExecutionContext:
+        # Immutable, like a tuple: a copy is the same object.
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> UserExecutionContext:
+        return self
+
     @property
     def lineage(self) -> tuple[str, ...]:
         """Request ids of this context's ancestors, root first (empty for a root context)."""
@@ -241,6 +290,20 @@ class UserExecutionContext:
     def get_correlation_id(self) -> str:
         """A short id for logs: ``user:thread:run:first-8-chars-of-request-id``."""
         return f"{self.user_id}:{self.thread_id}:{self.run_id}:{self.request_id[:8]}"
+
+
+# Put a write-once guard in front of every field's slot (see _WriteOnce).
+for _field in fields(UserExecutionContext):
+    setattr(
+        UserExecutionContext,
+        _field.name,
+        _WriteOnce(
+            _field.name,
+            UserExecutionContext.__dict__[_field.name],
+            freeze=_field.name == "metadata",
+        ),
+    )
+del _field
 
 
 def validate_user_context(obj: object) -> UserExecutionContext:

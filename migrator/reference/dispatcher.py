@@ -161,12 +161,10 @@ class UnifiedToolDispatcher:
                 " UnifiedToolDispatcherFactory.create_request_scoped(user_context, ...)"
             )
         context = validate_user_context(user_context)
-        if websocket_emitter is not None and (
-            websocket_emitter.user_context.user_id != context.user_id
-        ):
+        if websocket_emitter is not None and websocket_emitter.user_id != context.user_id:
             # An emitter of another user would send this user's results to them.
             raise InvalidContextError(
-                f"websocket_emitter belongs to user {websocket_emitter.user_context.user_id!r},"
+                f"websocket_emitter belongs to user {websocket_emitter.user_id!r},"
                 f" not to this dispatcher's user {context.user_id!r}; create the emitter from"
                 " the same context"
             )
@@ -181,6 +179,13 @@ class UnifiedToolDispatcher:
     ) -> None:
         # Shared by __init__ and the legacy global path, which alone may pass no context.
         self._user_context = user_context
+        # The ids results are stamped with, copied once (as the emitter does): whatever is
+        # later done to the context object, this dispatcher keeps speaking for its own user.
+        self._bound_ids: tuple[str, str] = (
+            (str(user_context.user_id), str(user_context.request_id))
+            if user_context is not None
+            else (GLOBAL_SCOPE_ID, GLOBAL_SCOPE_ID)
+        )
         self._tools: dict[str, ToolFunction] = {}
         self._emitter = websocket_emitter
         self._permission_service = permission_service
@@ -269,8 +274,7 @@ class UnifiedToolDispatcher:
     # -- dispatch -------------------------------------------------------------------------
 
     def _ids(self) -> tuple[str, str]:
-        ctx = self._user_context
-        return (ctx.user_id, ctx.request_id) if ctx else (GLOBAL_SCOPE_ID, GLOBAL_SCOPE_ID)
+        return self._bound_ids
 
     async def _emit(self, kind: str, *args: Any) -> None:
         emitter = self._emitter

@@ -27,7 +27,7 @@ import itertools
 import json
 import logging
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any, Protocol, runtime_checkable
 
@@ -57,9 +57,6 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "agent_error",
     }
 )
-
-# Deeper structures are cut off: a tool result is shown to a person, not replicated.
-_MAX_JSON_DEPTH = 20
 
 
 class EventRoutingError(ValueError):
@@ -91,82 +88,177 @@ def check_event_owner(user_id: str, event: Mapping[str, Any]) -> None:
         )
 
 
-def to_json_safe(value: Any, _depth: int = 0) -> Any:
+# Deeper structures are cut off: a tool result is shown to a person, not replicated.
+_MAX_JSON_DEPTH = 20
+# At most this many values (containers included) per event payload. Depth alone does not bound the
+# work: a list holding itself twice (or a chain of lists that each hold the next one twice)
+# doubles at every level, 2**20 items at the depth limit. The budget keeps a payload's cost
+# linear in what is sent.
+_MAX_JSON_ITEMS = 100_000
+# A ``repr`` can be arbitrarily long (a huge bytes value, a chatty object): cap it.
+_MAX_REPR_CHARS = 2_000
+#: What stands in for a container already being converted (a reference cycle).
+CYCLE_MARKER = "<cycle>"
+#: What stands in for what is past the depth limit or the item budget.
+TRUNCATED_MARKER = "<truncated>"
+
+
+class _JsonSafe:
+    """One conversion: the containers on the current path (for cycles) and the budget left."""
+
+    __slots__ = ("_active", "_budget")
+
+    def __init__(self) -> None:
+        self._active: set[int] = set()
+        self._budget = _MAX_JSON_ITEMS
+
+    def convert(self, value: Any, depth: int) -> Any:
+        if self._budget <= 0:
+            return TRUNCATED_MARKER
+        self._budget -= 1
+        if value is None or isinstance(value, (bool, int, float, str)):
+            return value
+        if isinstance(value, datetime):
+            return value.isoformat()
+        if depth >= _MAX_JSON_DEPTH:
+            return TRUNCATED_MARKER
+        marker = id(value)
+        if marker in self._active:
+            return CYCLE_MARKER
+        self._active.add(marker)
+        try:
+            return self._convert_container(value, depth + 1)
+        finally:
+            self._active.discard(marker)
+
+    def _convert_container(self, value: Any, depth: int) -> Any:
+        if isinstance(value, Mapping):
+            out: dict[str, Any] = {}
+            for key, item in value.items():
+                if self._budget <= 0:
+                    out["..."] = TRUNCATED_MARKER
+                    break
+                out[str(key)] = self.convert(item, depth)
+            return out
+        if isinstance(value, (list, tuple, set, frozenset, deque)):
+            if isinstance(value, (set, frozenset)):
+                items: Iterable[Any] = sorted(value, key=repr)
+            else:
+                items = value
+            converted: list[Any] = []
+            for item in items:
+                if self._budget <= 0:
+                    converted.append(TRUNCATED_MARKER)
+                    break
+                converted.append(self.convert(item, depth))
+            return converted
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            return self._convert_container(
+                {f.name: getattr(value, f.name) for f in dataclasses.fields(value) if f.repr},
+                depth,
+            )
+        text = repr(value)
+        if len(text) > _MAX_REPR_CHARS:
+            text = text[:_MAX_REPR_CHARS] + "...<truncated>"
+        return text
+
+
+def to_json_safe(value: Any) -> Any:
     """Turn ``value`` into something ``json.dumps`` accepts, without ever raising.
 
     Tool parameters and results are arbitrary Python objects; events must still be sendable.
     Containers are converted recursively, dataclasses become dicts, and anything else becomes
-    its ``repr``.
+    its ``repr`` (at most 2,000 characters). A container met again inside itself becomes
+    ``"<cycle>"``; past 20 levels, or past 100,000 values in all, ``"<truncated>"``. So any
+    value, even a self-referential one, converts in time linear in what is sent.
     """
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if _depth >= _MAX_JSON_DEPTH:
-        return "<truncated>"
-    if isinstance(value, Mapping):
-        return {str(key): to_json_safe(item, _depth + 1) for key, item in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset, deque)):
-        items = sorted(value, key=repr) if isinstance(value, (set, frozenset)) else value
-        return [to_json_safe(item, _depth + 1) for item in items]
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            f.name: to_json_safe(getattr(value, f.name), _depth + 1)
-            for f in dataclasses.fields(value)
-            if f.repr
-        }
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return repr(value)
+    return _JsonSafe().convert(value, 0)
 
 
 class WebSocketEventEmitter:
     """Sends the events of one request to the connections of that request's user."""
 
+    __slots__ = (
+        "_context",
+        "_correlation_id",
+        "_manager",
+        "_sequence",
+        "_stamp",
+        "_user_id",
+        "events_sent",
+    )
+
     def __init__(self, user_context: UserExecutionContext, websocket_manager: WebSocketManager):
-        self.user_context = validate_user_context(user_context)
+        context = validate_user_context(user_context)
         if not callable(getattr(websocket_manager, "emit_to_user", None)):
             raise TypeError(
                 "websocket_manager must have an async emit_to_user(user_id, event) method, got"
                 f" {type(websocket_manager).__name__}"
             )
-        self.websocket_manager = websocket_manager
+        self._context = context
+        self._manager = websocket_manager
+        # Where events go, and what they say about their origin, is fixed here, once: the
+        # values are copied out of the context rather than read from it at every emit, so
+        # nothing done to a context object later (object.__setattr__, a slot written through
+        # its descriptor) can redirect this request's events to another user.
+        self._user_id: str = str(context.user_id)
+        self._stamp: tuple[tuple[str, str], ...] = (
+            ("user_id", self._user_id),
+            ("thread_id", str(context.thread_id)),
+            ("run_id", str(context.run_id)),
+            ("request_id", str(context.request_id)),
+        )
+        self._correlation_id = context.get_correlation_id()
         self._sequence = itertools.count(1)
         self.events_sent = 0
 
+    @property
+    def user_context(self) -> UserExecutionContext:
+        """The context this emitter was created for (read-only)."""
+        return self._context
+
+    @property
+    def user_id(self) -> str:
+        """The user every event of this emitter goes to, fixed at creation."""
+        return self._user_id
+
+    @property
+    def run_id(self) -> str:
+        """The run this emitter's events belong to, fixed at creation."""
+        return self._stamp[2][1]
+
+    @property
+    def websocket_manager(self) -> WebSocketManager:
+        """The manager events are handed to (read-only)."""
+        return self._manager
+
     def __repr__(self) -> str:
-        return (
-            f"WebSocketEventEmitter({self.user_context.get_correlation_id()!r},"
-            f" events_sent={self.events_sent})"
-        )
+        return f"WebSocketEventEmitter({self._correlation_id!r}, events_sent={self.events_sent})"
 
     def build_event(self, event_type: str, payload: Mapping[str, Any]) -> dict[str, Any]:
-        """Stamp ``payload`` with this emitter's context: the dict that goes on the wire."""
-        ctx = self.user_context
-        return {
-            "type": event_type,
-            "user_id": ctx.user_id,
-            "thread_id": ctx.thread_id,
-            "run_id": ctx.run_id,
-            "request_id": ctx.request_id,
-            "correlation_id": ctx.get_correlation_id(),
-            "sequence": next(self._sequence),
-            "timestamp": datetime.now(timezone.utc).isoformat(),
-            "payload": to_json_safe(payload),
-        }
+        """Stamp ``payload`` with this emitter's ids: the dict that goes on the wire."""
+        event: dict[str, Any] = {"type": event_type}
+        event.update(self._stamp)
+        event["correlation_id"] = self._correlation_id
+        event["sequence"] = next(self._sequence)
+        event["timestamp"] = datetime.now(timezone.utc).isoformat()
+        event["payload"] = to_json_safe(payload)
+        return event
 
     async def emit(self, event_type: str, payload: Mapping[str, Any]) -> dict[str, Any]:
         """Send one event to this context's user and return it."""
         event = self.build_event(event_type, payload)
-        await self.websocket_manager.emit_to_user(self.user_context.user_id, event)
+        await self._manager.emit_to_user(self._user_id, event)
         self.events_sent += 1
         return event
 
     def _check_run_id(self, run_id: str | None) -> None:
         # The design note's call sites pass run_id explicitly; one that differs from the bound
         # context would mean an event about another run, so it is refused.
-        if run_id is not None and run_id != self.user_context.run_id:
+        if run_id is not None and run_id != self.run_id:
             raise EventRoutingError(
                 f"run_id {run_id!r} is not the run of this emitter's context"
-                f" ({self.user_context.run_id!r}); create an emitter for that context instead"
+                f" ({self.run_id!r}); create an emitter for that context instead"
             )
 
     async def notify_tool_executing(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import FrozenInstanceError
 from datetime import datetime, timezone
 from typing import Any
 
@@ -12,6 +13,11 @@ from migrator.reference import InvalidContextError, UserExecutionContext, valida
 
 ID_FIELDS = ("user_id", "thread_id", "run_id")
 BAD_IDS = ["", "   ", "\t\n", "None", "none", "NONE", "null", "Null", "undefined", "nil"]
+
+
+def _slot_of(ctx: UserExecutionContext, name: str) -> Any:
+    """The raw slot behind a field: what only deliberate tampering with internals reaches."""
+    return type(ctx).__dict__[name]._slot
 
 
 def make(**overrides: Any) -> UserExecutionContext:
@@ -157,7 +163,50 @@ def test_validate_user_context() -> None:
         validate_user_context(None)
     with pytest.raises(TypeError, match="UserExecutionContext"):
         validate_user_context({"user_id": "user-1"})
-    # Tampering past the frozen dataclass is caught on the next validation.
-    object.__setattr__(ctx, "user_id", "None")
+    # Tampering past the frozen dataclass is refused outright...
+    with pytest.raises(FrozenInstanceError, match="user_id"):
+        object.__setattr__(ctx, "user_id", "None")
+    assert ctx.user_id == "user-1"
+    # ... and, should something reach the field's slot anyway, caught on the next validation.
+    _slot_of(ctx, "user_id").__set__(ctx, "None")
     with pytest.raises(InvalidContextError, match="user_id"):
         validate_user_context(ctx)
+
+
+@pytest.mark.parametrize("name", [f.name for f in dataclasses.fields(UserExecutionContext)])
+def test_object_setattr_cannot_change_any_field(name: str) -> None:
+    ctx = make(metadata={"plan": "pro"}, websocket_connection_id="conn-1")
+    before = getattr(ctx, name)
+    replacement: object = {"plan": "free"} if name == "metadata" else "user-2"
+    with pytest.raises(FrozenInstanceError, match=name):
+        object.__setattr__(ctx, name, replacement)
+    with pytest.raises(FrozenInstanceError, match=name):
+        object.__delattr__(ctx, name)
+    assert getattr(ctx, name) is before
+    assert not hasattr(ctx, "__dict__")  # nowhere else to put a shadowing value
+
+
+def test_metadata_stays_a_read_only_copy_whatever_is_tried() -> None:
+    source = {"plan": "pro", "limits": {"calls": 10}}
+    ctx = make(metadata=source)
+    with pytest.raises(FrozenInstanceError):
+        object.__setattr__(ctx, "metadata", {"plan": "free"})
+    with pytest.raises(TypeError):
+        ctx.metadata["plan"] = "free"  # type: ignore[index]
+    with pytest.raises(TypeError):
+        ctx.metadata["limits"]["calls"] = 99
+    source["plan"] = "free"
+    assert ctx.metadata == {"plan": "pro", "limits": {"calls": 10}}
+
+
+def test_copies_and_replace_keep_the_guarantees() -> None:
+    import copy
+
+    ctx = make(metadata={"plan": "pro"})
+    assert copy.copy(ctx) is ctx and copy.deepcopy(ctx) is ctx
+    other = dataclasses.replace(ctx, user_id="user-2")
+    assert (other.user_id, ctx.user_id) == ("user-2", "user-1")
+    with pytest.raises(FrozenInstanceError):
+        object.__setattr__(other, "user_id", "user-1")
+    with pytest.raises(InvalidContextError, match="metadata must be a mapping, got list"):
+        make(metadata=[("plan", "pro")])
