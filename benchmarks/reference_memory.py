@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from migrator.reference import (
     AdminToolDispatcherFactory,
     InMemoryWebSocketManager,
+    PermissionService,
     UnifiedToolDispatcherFactory,
     User,
     UserExecutionContext,
@@ -34,6 +35,8 @@ from migrator.reference import (
 
 BUDGET_BYTES = 64 * 1024
 ADMIN = User("admin-1", role="admin")
+# Admin permission comes from the server's role table, and an admin acts in their own request.
+PERMISSIONS = PermissionService(roles={ADMIN.id: "admin"})
 
 
 async def search(query: str) -> list[str]:
@@ -93,8 +96,11 @@ async def main(count: int) -> None:
         return d
 
     async def admin_dispatcher(i: int) -> Any:
+        admin_ctx = UserExecutionContext.from_request(
+            ADMIN.id, f"thread-{i}", f"run-{i}", metadata={"plan": "pro", "locale": "en"}
+        )
         d = await AdminToolDispatcherFactory.create_admin_dispatcher(
-            ctx(i), ADMIN, None, TOOLS, websocket_manager=manager
+            admin_ctx, ADMIN, None, TOOLS, websocket_manager=manager, permission_service=PERMISSIONS
         )
         await d.dispatch("search", query="cats")
         return d

@@ -32,6 +32,8 @@ from migrator.reference.admin import (
     AuditEntry,
     AuditTrail,
     PermissionService,
+    RoleSource,
+    StaticRoleSource,
     User,
 )
 from migrator.reference.context import (
@@ -86,6 +88,8 @@ __all__ = [
     "InvalidContextError",
     "LoopbackWebSocketServer",
     "PermissionService",
+    "RoleSource",
+    "StaticRoleSource",
     "ToolDispatcher",
     "ToolFunction",
     "ToolNotFoundError",

@@ -1,15 +1,23 @@
 """The admin tool dispatcher: request-scoped, permission-checked, audited.
 
 An :class:`AdminToolDispatcher` is a :class:`UnifiedToolDispatcher` that runs tools on behalf of
-an admin user. It can only be created for a user with admin permission (``PermissionError``
-otherwise), it works in a child of the request's context (operation ``"admin_tool_dispatch"``,
+an admin user. It can only be created for the request's own user, and only when the server's
+role source says that user has admin permission (``PermissionError`` otherwise): the ``role``
+of a :class:`User` object is a claim, built by whoever called, and is never trusted. It works
+in a child of the request's context (operation ``"admin_tool_dispatch"``,
 carrying the admin's id and permissions), and every admin tool call appends an
 :class:`AuditEntry` to the audit trail kept in that child context's metadata
 (``admin_context.metadata["audit_trail"]``), so the record travels with the request.
 
 Example::
 
-    async with AdminToolDispatcherFactory.create_admin_context(ctx, admin, db) as d:
+    # Once, at start-up, from the user store (never from request data):
+    permissions = PermissionService(roles=StaticRoleSource({"root-1": "admin"}))
+    ...
+    ctx = UserExecutionContext.from_request("root-1", thread_id, run_id)
+    async with AdminToolDispatcherFactory.create_admin_context(
+        ctx, User("root-1"), db, permission_service=permissions
+    ) as d:
         d.register_tool("purge_cache", purge_cache)
         await d.dispatch("purge_cache", region="eu")
         assert d.audit_trail[-1].tool_name == "purge_cache"
@@ -24,7 +32,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from types import MappingProxyType
-from typing import Any, overload
+from typing import Any, Protocol, overload, runtime_checkable
 
 from migrator.reference.context import (
     InvalidContextError,
@@ -50,6 +58,8 @@ __all__ = [
     "AuditEntry",
     "AuditTrail",
     "PermissionService",
+    "RoleSource",
+    "StaticRoleSource",
     "User",
 ]
 
@@ -64,7 +74,11 @@ ADMIN_OPERATION = "admin_tool_dispatch"
 
 @dataclass(frozen=True)
 class User:
-    """Who performs an operation. ``role`` "admin" or "developer" grants admin permission."""
+    """Who performs an operation.
+
+    ``role`` is what the caller *claims*. Admin permission is decided from the role that the
+    permission service's :class:`RoleSource` has on record for ``id``, never from this field.
+    """
 
     id: str
     role: str = "user"
@@ -76,11 +90,42 @@ class User:
             raise ValueError(f"User.role must be a non-empty string, got {self.role!r}")
 
 
-class PermissionService:
-    """Role-based permissions.
+@runtime_checkable
+class RoleSource(Protocol):
+    """Where roles come from: the server's user store, never the request."""
 
-    The methods are static so the design note's ``PermissionService.is_developer_or_higher(u)``
-    works, and overridable so a subclass instance can be passed as ``permission_service``.
+    def role_of(self, user_id: str) -> str | None:
+        """The role on record for ``user_id``, or None if there is none."""
+        ...
+
+
+class StaticRoleSource:
+    """A fixed table of user id to role, copied when it is built (later edits do not apply)."""
+
+    __slots__ = ("_roles",)
+
+    def __init__(self, roles: Mapping[str, str]) -> None:
+        self._roles: Mapping[str, str] = MappingProxyType(dict(roles))
+
+    def role_of(self, user_id: str) -> str | None:
+        """The role on record for ``user_id``, or None."""
+        return self._roles.get(user_id)
+
+    def __repr__(self) -> str:
+        return f"StaticRoleSource({len(self._roles)} users)"
+
+
+class PermissionService:
+    """Role-based permissions, with roles from a server-side :class:`RoleSource`.
+
+    Args:
+        roles: the role source (or a mapping of user id to role, copied). Without one, nobody
+            has admin permission: roles are never taken from the ``User`` objects callers pass.
+
+    ``is_developer_or_higher`` and ``get_user_permissions`` say what a role means; they are
+    static so the design note's ``PermissionService.is_developer_or_higher(u)`` works, and
+    overridable so a stricter subclass can be passed as ``permission_service``. The admin gate
+    (:meth:`authorize_admin`) calls them with the role on record, not the claimed one.
     """
 
     ROLE_PERMISSIONS: Mapping[str, frozenset[str]] = MappingProxyType(
@@ -91,9 +136,75 @@ class PermissionService:
         }
     )
 
+    def __init__(self, roles: RoleSource | Mapping[str, str] | None = None) -> None:
+        if isinstance(roles, Mapping):
+            roles = StaticRoleSource(roles)
+        elif roles is not None and not isinstance(roles, RoleSource):
+            raise TypeError(
+                "roles must be a RoleSource (with role_of(user_id)) or a mapping of user id to"
+                f" role, got {type(roles).__name__}"
+            )
+        self._roles: RoleSource | None = roles
+
+    def role_of(self, user_id: str) -> str | None:
+        """The role on record for ``user_id`` (None without a role source or a record)."""
+        if self._roles is None:
+            return None
+        role = self._roles.role_of(user_id)
+        return role if isinstance(role, str) and role.strip() else None
+
+    def authorize_admin(self, user_context: UserExecutionContext, admin_user: object) -> User:
+        """Check that ``admin_user`` may run admin tools for the request of ``user_context``.
+
+        Returns the user as on record (``role`` from the role source). The admin must be the
+        request's own user: an admin dispatcher acts for the person who made the request, so a
+        ``User`` naming somebody else is refused, whatever its role.
+
+        Raises:
+            TypeError: ``admin_user`` is not a :class:`User`.
+            PermissionError: another user than the request's, no role on record, or a role
+                without admin permission.
+        """
+        if not isinstance(admin_user, User):
+            raise TypeError(f"admin_user must be a User, got {type(admin_user).__name__}")
+        request_user = user_context.user_id
+        if admin_user.id != request_user:
+            raise PermissionError(
+                f"admin user {admin_user.id!r} is not the user of this request"
+                f" ({request_user!r}); an admin dispatcher acts only for the request's own user:"
+                " build the context from the authenticated admin's request"
+            )
+        role = self.role_of(admin_user.id)
+        if role is None:
+            raise PermissionError(
+                f"user {admin_user.id!r} has no role on record"
+                + (
+                    ""
+                    if self._roles is not None
+                    else " (this PermissionService has no role source)"
+                )
+                + "; the role of a User object is not trusted: configure the server's roles with"
+                " PermissionService(roles=...) and pass it as permission_service"
+            )
+        trusted = User(admin_user.id, role)
+        if not self.is_developer_or_higher(trusted):
+            raise PermissionError(
+                f"user {admin_user.id!r} (role {role!r} on record) lacks admin permissions;"
+                f" an admin dispatcher needs one of the roles {sorted(ADMIN_ROLES)}"
+            )
+        if admin_user.role.lower() != role.lower():
+            logger.warning(
+                "admin check for %s: the caller claimed role %r, the role source says %r;"
+                " the claim was ignored",
+                admin_user.id,
+                admin_user.role,
+                role,
+            )
+        return trusted
+
     @staticmethod
     def is_developer_or_higher(user: User) -> bool:
-        """True if ``user`` has admin permission (role admin or developer)."""
+        """True if ``user``'s role carries admin permission (admin or developer)."""
         return isinstance(user, User) and user.role.lower() in ADMIN_ROLES
 
     @staticmethod
@@ -174,17 +285,6 @@ class AuditTrail(Sequence[AuditEntry]):
         return f"AuditTrail({len(self)} entries)"
 
 
-def _require_admin(admin_user: object, service: PermissionService) -> User:
-    if not isinstance(admin_user, User):
-        raise TypeError(f"admin_user must be a User, got {type(admin_user).__name__}")
-    if not service.is_developer_or_higher(admin_user):
-        raise PermissionError(
-            f"user {admin_user.id!r} (role {admin_user.role!r}) lacks admin permissions;"
-            f" an admin dispatcher needs one of the roles {sorted(ADMIN_ROLES)}"
-        )
-    return admin_user
-
-
 def _admin_child_context(
     user_context: UserExecutionContext,
     admin_user: User,
@@ -217,7 +317,8 @@ class AdminToolDispatcher(UnifiedToolDispatcher):
     Args:
         user_context: the request's context (required). The dispatcher works in a child of it,
             :attr:`admin_context` (unless it already is that child, as the factory passes).
-        admin_user: who performs the operations; must have admin permission.
+        admin_user: who performs the operations: the request's own user, with an admin role on
+            record in ``permission_service``'s role source (its ``role`` field is ignored).
         db_session: the session admin tools use (defaults to the context's).
         tools, websocket_emitter: as for :class:`UnifiedToolDispatcher`; the emitter must belong
             to the same user.
@@ -241,7 +342,7 @@ class AdminToolDispatcher(UnifiedToolDispatcher):
             )
         context = validate_user_context(user_context)
         service = permission_service if permission_service is not None else PermissionService()
-        self.admin_user = _require_admin(admin_user, service)
+        self.admin_user = service.authorize_admin(context, admin_user)
         self.db_session = db_session if db_session is not None else context.db_session
         if _is_admin_child(context, self.admin_user):
             admin_context = context
@@ -353,12 +454,13 @@ class AdminToolDispatcherFactory:
         """A new admin dispatcher for this request.
 
         Raises:
-            PermissionError: ``admin_user`` lacks admin permission.
+            PermissionError: ``admin_user`` is not the request's user, or the role source has
+                no admin role on record for them (see :meth:`PermissionService.authorize_admin`).
             InvalidContextError: ``user_context`` is missing or invalid.
         """
         service = permission_service if permission_service is not None else PermissionService()
-        user = _require_admin(admin_user, service)
         context = validate_user_context(user_context)
+        user = service.authorize_admin(context, admin_user)
         admin_context = _admin_child_context(context, user, db_session, service)
         emitter = None
         if websocket_manager is not None:
