@@ -57,7 +57,7 @@ def percentile(values: list[float], q: float) -> float:
 # -- client process -----------------------------------------------------------------------
 
 
-async def clients(url: str, first: int, users: int, expected: int) -> None:
+async def clients(url: str, first: int, users: int, expected: int, tokens: list[str]) -> None:
     latencies_ms: list[float] = []
     misrouted = 0
     received = [0] * users
@@ -65,7 +65,7 @@ async def clients(url: str, first: int, users: int, expected: int) -> None:
     async def client(user: int, ready: asyncio.Event, connected: list[int]) -> None:
         nonlocal misrouted
         user_id = f"bench-user-{first + user}"
-        async with open_user_connection(url, user_id) as ws:
+        async with open_user_connection(url, user_id, token=tokens[user]) as ws:
             connected[0] += 1
             if connected[0] == users:
                 ready.set()
@@ -136,9 +136,17 @@ async def measure(shape: str, users: int, rounds: int, procs: int, rate: float) 
                     str(last - first),
                     "--rounds",
                     str(rounds),
+                    stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,
                 )
             )
+            # One signed connection token per user, issued here (the server side) and handed
+            # to the client process, as an application's login handler would.
+            tokens = [server.issue_token(f"bench-user-{u}") for u in range(first, last)]
+            stdin = children[-1].stdin
+            assert stdin is not None
+            stdin.write(json.dumps(tokens).encode() + b"\n")
+            await stdin.drain()
         for child in children:
             assert child.stdout is not None
             line = await asyncio.wait_for(child.stdout.readline(), timeout=30)
@@ -219,6 +227,7 @@ if __name__ == "__main__":
     parser.add_argument("--first", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.client:
-        asyncio.run(clients(args.client, args.first, args.users, args.rounds))
+        tokens = json.loads(sys.stdin.readline())
+        asyncio.run(clients(args.client, args.first, args.users, args.rounds, tokens))
     else:
         sys.exit(asyncio.run(main(args.users, args.rounds, args.client_procs, args.rate)))

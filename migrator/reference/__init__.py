@@ -15,7 +15,8 @@ Modules:
   ``PermissionService``, the audit trail.
 - :mod:`~migrator.reference.events`: the per-user ``WebSocketEventEmitter`` and an in-memory
   manager.
-- :mod:`~migrator.reference.loopback`: a WebSocket event server on 127.0.0.1.
+- :mod:`~migrator.reference.auth`: signed connection tokens (``ConnectionTokenIssuer``).
+- :mod:`~migrator.reference.loopback`: an authenticated WebSocket event server on 127.0.0.1.
 
 Example::
 
@@ -35,6 +36,11 @@ from migrator.reference.admin import (
     RoleSource,
     StaticRoleSource,
     User,
+)
+from migrator.reference.auth import (
+    AuthenticationError,
+    ConnectionTokenIssuer,
+    VerifiedToken,
 )
 from migrator.reference.context import (
     PLACEHOLDER_IDS,
@@ -66,7 +72,9 @@ from migrator.reference.events import (
     to_json_safe,
 )
 from migrator.reference.loopback import (
+    CLOSE_SLOW_CLIENT,
     LOOPBACK_HOST,
+    DroppedConnection,
     LoopbackWebSocketServer,
     open_user_connection,
 )
@@ -74,6 +82,7 @@ from migrator.reference.loopback import (
 __all__ = [
     "ADMIN_OPERATION",
     "ADMIN_ROLES",
+    "CLOSE_SLOW_CLIENT",
     "EVENT_TYPES",
     "GLOBAL_SCOPE_ID",
     "LOOPBACK_HOST",
@@ -82,7 +91,10 @@ __all__ = [
     "AdminToolDispatcherFactory",
     "AuditEntry",
     "AuditTrail",
+    "AuthenticationError",
+    "ConnectionTokenIssuer",
     "DispatcherClosedError",
+    "DroppedConnection",
     "EventRoutingError",
     "InMemoryWebSocketManager",
     "InvalidContextError",
@@ -100,6 +112,7 @@ __all__ = [
     "UnifiedToolDispatcherFactory",
     "User",
     "UserExecutionContext",
+    "VerifiedToken",
     "WebSocketEventEmitter",
     "WebSocketEventEmitterFactory",
     "WebSocketManager",

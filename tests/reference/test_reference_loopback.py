@@ -58,12 +58,11 @@ async def test_each_client_gets_all_its_events_and_no_other_users(
     loopback_server: LoopbackWebSocketServer,
 ) -> None:
     server = loopback_server
-    url = server.url
     async with (
-        open_user_connection(url, "user-alice") as alice_1,
-        open_user_connection(url, "user-alice") as alice_2,
-        open_user_connection(url, "user-bob") as bob,
-        open_user_connection(url, "user-carol") as carol,
+        open_user_connection(server.url_for("user-alice"), "user-alice") as alice_1,
+        open_user_connection(server.url_for("user-alice"), "user-alice") as alice_2,
+        open_user_connection(server.url_for("user-bob"), "user-bob") as bob,
+        open_user_connection(server.url_for("user-carol"), "user-carol") as carol,
     ):
         assert server.connection_count("user-alice") == 2
         alice = await dispatcher_for("alice", server)
@@ -114,11 +113,16 @@ async def test_each_client_gets_all_its_events_and_no_other_users(
 async def test_connections_without_a_real_user_id_are_refused(
     loopback_server: LoopbackWebSocketServer,
 ) -> None:
+    # Without a token nothing is accepted (401, was 400 when the user id was trusted); a
+    # placeholder cannot even get a token.
     for query in ["", "?user_id=", "?user_id=None", "?user_id=null", "?user_id=a&user_id=b"]:
         with pytest.raises(InvalidStatus) as info:
             async with connect(loopback_server.url + query):
                 pytest.fail(f"connection with {query!r} was accepted")
-        assert info.value.response.status_code == 400, query
+        assert info.value.response.status_code == 401, query
+    for placeholder in ["", "None", "null", " a"]:
+        with pytest.raises(ValueError, match="real user id"):
+            loopback_server.issue_token(placeholder)
     assert loopback_server.connection_count("None") == 0
 
 
@@ -137,7 +141,7 @@ async def test_server_listens_on_loopback_only() -> None:
 async def test_server_refuses_events_for_the_wrong_user(
     loopback_server: LoopbackWebSocketServer,
 ) -> None:
-    async with open_user_connection(loopback_server.url, "user-bob") as bob:
+    async with open_user_connection(loopback_server.url_for("user-bob"), "user-bob") as bob:
         event = WebSocketEventEmitter(context("alice"), loopback_server).build_event("x", {})
         with pytest.raises(EventRoutingError):
             await loopback_server.emit_to_user("user-bob", event)
@@ -148,7 +152,7 @@ async def test_server_refuses_events_for_the_wrong_user(
 async def test_a_departed_client_does_not_break_dispatch(
     loopback_server: LoopbackWebSocketServer,
 ) -> None:
-    async with open_user_connection(loopback_server.url, "user-erin"):
+    async with open_user_connection(loopback_server.url_for("user-erin"), "user-erin"):
         await loopback_server.wait_for_connections("user-erin", 1)
     for _ in range(200):
         if loopback_server.connection_count("user-erin") == 0:
@@ -165,7 +169,7 @@ async def test_a_departed_client_does_not_break_dispatch(
 
 async def test_closing_the_server_closes_client_connections() -> None:
     server = await LoopbackWebSocketServer().start()
-    async with open_user_connection(server.url, "user-frank") as ws:
+    async with open_user_connection(server.url_for("user-frank"), "user-frank") as ws:
         await server.close()
         await server.close()  # idempotent
         with pytest.raises(ConnectionClosed):
