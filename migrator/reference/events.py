@@ -182,8 +182,10 @@ class WebSocketEventEmitter:
         "_context",
         "_correlation_id",
         "_manager",
+        "_request_id",
+        "_run_id",
         "_sequence",
-        "_stamp",
+        "_thread_id",
         "_user_id",
         "events_sent",
     )
@@ -202,12 +204,9 @@ class WebSocketEventEmitter:
         # nothing done to a context object later (object.__setattr__, a slot written through
         # its descriptor) can redirect this request's events to another user.
         self._user_id: str = str(context.user_id)
-        self._stamp: tuple[tuple[str, str], ...] = (
-            ("user_id", self._user_id),
-            ("thread_id", str(context.thread_id)),
-            ("run_id", str(context.run_id)),
-            ("request_id", str(context.request_id)),
-        )
+        self._thread_id: str = str(context.thread_id)
+        self._run_id: str = str(context.run_id)
+        self._request_id: str = str(context.request_id)
         self._correlation_id = context.get_correlation_id()
         self._sequence = itertools.count(1)
         self.events_sent = 0
@@ -225,7 +224,7 @@ class WebSocketEventEmitter:
     @property
     def run_id(self) -> str:
         """The run this emitter's events belong to, fixed at creation."""
-        return self._stamp[2][1]
+        return self._run_id
 
     @property
     def websocket_manager(self) -> WebSocketManager:
@@ -237,13 +236,17 @@ class WebSocketEventEmitter:
 
     def build_event(self, event_type: str, payload: Mapping[str, Any]) -> dict[str, Any]:
         """Stamp ``payload`` with this emitter's ids: the dict that goes on the wire."""
-        event: dict[str, Any] = {"type": event_type}
-        event.update(self._stamp)
-        event["correlation_id"] = self._correlation_id
-        event["sequence"] = next(self._sequence)
-        event["timestamp"] = datetime.now(timezone.utc).isoformat()
-        event["payload"] = to_json_safe(payload)
-        return event
+        return {
+            "type": event_type,
+            "user_id": self._user_id,
+            "thread_id": self._thread_id,
+            "run_id": self._run_id,
+            "request_id": self._request_id,
+            "correlation_id": self._correlation_id,
+            "sequence": next(self._sequence),
+            "timestamp": datetime.now(timezone.utc).isoformat(),
+            "payload": to_json_safe(payload),
+        }
 
     async def emit(self, event_type: str, payload: Mapping[str, Any]) -> dict[str, Any]:
         """Send one event to this context's user and return it."""
