@@ -82,10 +82,22 @@ class DroppedConnection:
     reason: str
 
 
+# Bytes a WebSocket frame adds to its payload, at most (header and length).
+_FRAME_OVERHEAD = 14
+
+
 class _Client:
     """One registered connection: its user, its bounded send queue and its writer task."""
 
-    __slots__ = ("connection", "dropped", "queue", "user_id", "writer")
+    __slots__ = (
+        "buffer_limit",
+        "connection",
+        "dropped",
+        "queue",
+        "sending",
+        "user_id",
+        "writer",
+    )
 
     def __init__(self, connection: ServerConnection, user_id: str, limit: int) -> None:
         self.connection = connection
@@ -93,6 +105,24 @@ class _Client:
         self.queue: asyncio.Queue[str] = asyncio.Queue(maxsize=limit)
         self.writer: asyncio.Task[None] | None = None
         self.dropped = False
+        # True while the writer holds a message it took from the queue.
+        self.sending = False
+        # Above this many buffered bytes the transport pauses writing, and a send would wait.
+        self.buffer_limit: int = connection.transport.get_write_buffer_limits()[1]
+
+    def can_send_now(self, message: str) -> bool:
+        """True when ``message`` can be sent without waiting and without overtaking another.
+
+        Nothing queued, nothing being sent, and the socket's buffer has room for it: then a
+        send writes to the transport and returns without suspending (it would wait only for
+        a full buffer). ``message`` is ASCII JSON, so its length is its size in bytes.
+        """
+        return (
+            not self.sending
+            and self.queue.empty()
+            and self.connection.transport.get_write_buffer_size() + len(message) + _FRAME_OVERHEAD
+            <= self.buffer_limit
+        )
 
 
 def _single_query_value(path: str, name: str) -> str | None:
@@ -259,9 +289,18 @@ class LoopbackWebSocketServer:
             self.events_dropped += 1
             logger.debug("no connection for user %s; dropped a %s event", user_id, event["type"])
             return
-        message = json.dumps(event)
+        message = json.dumps(event)  # ASCII: ensure_ascii is on
         queued = False
         for client in tuple(clients):
+            if client.can_send_now(message):
+                # The common case, with no task switch: the bytes go straight to the socket's
+                # buffer and this await does not suspend.
+                try:
+                    await client.connection.send(message)
+                    queued = True
+                except ConnectionClosed:
+                    self._unregister(client)
+                continue
             try:
                 client.queue.put_nowait(message)
                 queued = True
@@ -363,7 +402,8 @@ class LoopbackWebSocketServer:
         connection = client.connection
         while True:
             message = await client.queue.get()
-            # A timer rather than asyncio.wait_for: no extra task per event on the hot path.
+            client.sending = True
+            # A timer rather than asyncio.wait_for: no extra task per event.
             timer = loop.call_later(self._send_timeout, self._send_timed_out, client)
             try:
                 await connection.send(message)
@@ -372,6 +412,7 @@ class LoopbackWebSocketServer:
                 return
             finally:
                 timer.cancel()
+                client.sending = False
 
     def _send_timed_out(self, client: _Client) -> None:
         self._drop(

@@ -23,8 +23,11 @@ from migrator.reference import (
 )
 
 USER = "user-slow"
-EVENT_BYTES = 64 * 1024
-CALLS = 150  # x2 events of 64 KiB: about 19 MB, far more than the socket buffers hold
+# Events larger than the socket's write buffer limit always go through the connection's
+# queue; small ones are written at once while the buffer has room. Both paths are tested,
+# each with far more bytes than the socket buffers hold (about 19 MB and 12 MB).
+BIG = (64 * 1024, 150)
+SMALL = (2 * 1024, 3000)
 # Only a guard against hanging forever (the behaviour this file tests against), not a timing.
 HANG_GUARD_S = 60
 
@@ -57,21 +60,23 @@ async def never_reading_client(server: LoopbackWebSocketServer) -> AsyncIterator
         sock.close()
 
 
-async def big_result(index: int) -> str:
-    return f"{index}:" + "x" * EVENT_BYTES
+async def big_result(index: int, size: int = BIG[0]) -> str:
+    return f"{index}:" + "x" * size
+
+
+QUEUE_FULL = ({"max_queued_events": 8, "send_timeout": 30.0}, "events waiting to be sent")
+SEND_TIMEOUT = ({"max_queued_events": 100_000, "send_timeout": 0.5}, "a send waited more than")
 
 
 @pytest.mark.parametrize(
-    ("limits", "reason"),
-    [
-        ({"max_queued_events": 8, "send_timeout": 30.0}, "events waiting to be sent"),
-        ({"max_queued_events": 100_000, "send_timeout": 0.5}, "a send waited more than 0.5 s"),
-    ],
-    ids=["queue-full", "send-timeout"],
+    ("limits", "reason", "shape"),
+    [(*QUEUE_FULL, BIG), (*SEND_TIMEOUT, BIG), (*QUEUE_FULL, SMALL), (*SEND_TIMEOUT, SMALL)],
+    ids=["queue-full", "send-timeout", "queue-full-small-events", "send-timeout-small-events"],
 )
 async def test_a_client_that_never_reads_is_dropped_and_does_not_block_dispatch(
-    limits: dict[str, float], reason: str
+    limits: dict[str, float], reason: str, shape: tuple[int, int]
 ) -> None:
+    size, calls = shape
     async with LoopbackWebSocketServer(**limits) as server:  # type: ignore[arg-type]
         async with (
             never_reading_client(server),
@@ -81,7 +86,7 @@ async def test_a_client_that_never_reads_is_dropped_and_does_not_block_dispatch(
             received: list[dict[str, object]] = []
 
             async def read_all() -> None:
-                while len(received) < 2 * CALLS:
+                while len(received) < 2 * calls:
                     received.append(json.loads(await reader.recv()))
 
             reading = asyncio.create_task(read_all())
@@ -91,8 +96,8 @@ async def test_a_client_that_never_reads_is_dropped_and_does_not_block_dispatch(
             ) as dispatcher:
 
                 async def run_all() -> None:
-                    for index in range(CALLS):
-                        result = await dispatcher.dispatch("big_result", index=index)
+                    for index in range(calls):
+                        result = await dispatcher.dispatch("big_result", index=index, size=size)
                         assert result.ok
                         await asyncio.sleep(0)  # let the writers run, as a real request would
 
@@ -112,7 +117,7 @@ async def test_a_client_that_never_reads_is_dropped_and_does_not_block_dispatch(
         [dropped] = server.dropped_connections
         assert dropped.user_id == USER and reason in dropped.reason
         assert "too slow" in dropped.reason
-        assert [e["sequence"] for e in received] == list(range(1, 2 * CALLS + 1))
+        assert [e["sequence"] for e in received] == list(range(1, 2 * calls + 1))
         assert {e["user_id"] for e in received} == {USER}
 
 
