@@ -44,14 +44,9 @@ from migrator.reference import (
     WebSocketEventEmitterFactory,
     open_user_connection,
 )
+from migrator.reference.loadtest import percentile
 
 ROUND_PAUSE_S = 0.010
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return ordered[index]
 
 
 # -- client process -----------------------------------------------------------------------
