@@ -159,11 +159,12 @@ class ConnectionTokenIssuer:
         if len(token) > _MAX_TOKEN_CHARS:
             raise AuthenticationError("connection token is too long to be one of ours")
         parts = token.split(".")
-        if len(parts) != 3 or parts[0] != TOKEN_VERSION:
+        # Only ASCII is ever issued; anything else is refused before it reaches the HMAC.
+        if len(parts) != 3 or parts[0] != TOKEN_VERSION or not token.isascii():
             raise AuthenticationError("connection token is malformed")
         signed_part = f"{parts[0]}.{parts[1]}"
         # Constant-time comparison: the time taken says nothing about how much matched.
-        if not hmac.compare_digest(self._sign(signed_part), parts[2]):
+        if not hmac.compare_digest(self._sign(signed_part).encode(), parts[2].encode()):
             raise AuthenticationError(
                 "connection token signature is invalid (forged, altered, or from another server)"
             )

@@ -48,6 +48,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+from websockets.protocol import State
 from websockets.typing import Origin
 
 from migrator.reference.auth import AuthenticationError, ConnectionTokenIssuer
@@ -120,6 +121,8 @@ class _Client:
         return (
             not self.sending
             and self.queue.empty()
+            # A closing connection would make send() wait for the close to finish.
+            and self.connection.state is State.OPEN
             and self.connection.transport.get_write_buffer_size() + len(message) + _FRAME_OVERHEAD
             <= self.buffer_limit
         )
@@ -183,7 +186,7 @@ class LoopbackWebSocketServer:
         self._closers: set[asyncio.Task[None]] = set()
         # Woken whenever a connection registers, for wait_for_connections().
         self._registered = asyncio.Event()
-        #: Events queued for at least one connection.
+        #: Events handed to at least one connection (sent, or queued to be sent).
         self.events_delivered = 0
         #: Events for users that had no connection at the time (they are not kept).
         self.events_dropped = 0

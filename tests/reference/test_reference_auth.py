@@ -50,7 +50,17 @@ def test_a_token_names_its_user_and_cannot_be_altered() -> None:
         issuer.verify(forge_payload(token, exp=10**12))
     with pytest.raises(AuthenticationError, match="signature"):
         ConnectionTokenIssuer().verify(token)  # another server's secret
-    for junk in ["", "v1", "v1.a.b.c", "v2." + token[3:], "x" * 5000, None, 42]:
+    for junk in [
+        "",
+        "v1",
+        "v1.a.b.c",
+        "v2." + token[3:],
+        "v1.a.\u00e9",
+        "v1.\u00e9.x",
+        "x" * 5000,
+        None,
+        42,
+    ]:
         with pytest.raises(AuthenticationError):
             issuer.verify(junk)
     assert "secret" not in repr(issuer)
