@@ -176,7 +176,9 @@ async def run_load(
     root = str(Path(__file__).resolve().parents[2])
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
-    async with LoopbackWebSocketServer(max_queued_events=10_000) as server:
+    # Generous limits: this measures routing and latency, and a client process that the OS
+    # leaves unscheduled for a few seconds must not count as a slow client.
+    async with LoopbackWebSocketServer(max_queued_events=100_000, send_timeout=60.0) as server:
         children: list[asyncio.subprocess.Process] = []
         try:
             for p in range(client_procs):
