@@ -281,10 +281,11 @@ class LoopbackWebSocketServer:
         await asyncio.wait_for(wait(), timeout)
 
     async def emit_to_user(self, user_id: str, event: dict[str, Any]) -> None:
-        """Queue ``event`` as JSON for every connection of ``user_id`` and for no other.
+        """Send ``event`` as JSON to every connection of ``user_id`` and to no other.
 
-        Never waits for a socket: a connection that cannot take the event (its queue is full)
-        is dropped, and the others still get it.
+        Never waits for a socket: the event is written at once to a connection with room in
+        its buffer and nothing queued, else queued for that connection's writer. A connection
+        that cannot take it (its queue is full) is dropped, and the others still get it.
         """
         check_event_owner(user_id, event)
         clients = self._connections.get(user_id)
