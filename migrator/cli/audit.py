@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import sys
 import time
 from collections.abc import Callable
@@ -22,12 +21,21 @@ from migrator.cli.common import (
     setup,
     write_output,
 )
+from migrator.reports import formats
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from migrator.config import Config
     from migrator.model import AuditResult, FileError, Kind
+    from migrator.rules import RulePack
+
+# Typer offers an Enum's values as choices: this one is made from the registry of
+# formats, so that a new format needs no change here. mypy sees a plain Enum.
+if TYPE_CHECKING:
+    AuditFormat = Enum
+else:
+    AuditFormat = formats.choices("audit")
 
 HELP = """Find every dispatcher creation site, resolved by name, and say what each needs.
 
@@ -42,15 +50,6 @@ one that does not parse: the gate never passes on what it could not read; add
 and on a usage, configuration or rule error."""
 
 
-class AuditFormat(str, Enum):
-    console = "console"
-    json = "json"
-    sarif = "sarif"
-    junit = "junit"
-    github = "github"
-    markdown = "markdown"
-
-
 Progress = Optional[Callable[[str, int, int], None]]
 
 
@@ -59,7 +58,10 @@ def audit_command(
         None, help="Files or folders to audit (default: the configured paths, else '.')."
     ),
     format: AuditFormat = typer.Option(
-        AuditFormat.console, "--format", "-f", help="Output format."
+        AuditFormat("console"),
+        "--format",
+        "-f",
+        help=formats.option_help("audit"),
     ),
     output: Optional[Path] = typer.Option(
         None, "--output", "-o", help="Write the report to FILE instead of stdout."
@@ -100,8 +102,7 @@ def audit_command(
         "outputs with `migrator report merge`.",
     ),
 ) -> None:
-    from rich.console import Console
-
+    from migrator.cli.terminal import console
     from migrator.engine import analyse
     from migrator.gate import allow_errors, split_fail_on, verdict
     from migrator.model import Kind
@@ -127,7 +128,7 @@ def audit_command(
     root_dir = config.root.resolve()
     only, path_errors = _reported(config, chosen, changed_since)
     in_scope = _scope(root_dir, chosen, only, shard_spec)
-    err = Console(stderr=True, highlight=False)
+    err = console(stderr=True)
     if only is not None and not only:
         result = _empty(config, chosen)
         if changed_since is not None:
@@ -170,17 +171,7 @@ def audit_command(
             result = apply_baseline(result, entries, in_scope, source=shown)
 
     result = _annotate(result, kinds, shard_spec, changed_since, strict)
-    if format is AuditFormat.console:
-        from migrator.reports.console import render as render_console
-
-        if output is None:
-            Console(highlight=False).print(render_console(result, kinds))
-        else:
-            capture = Console(record=True, width=120, file=io.StringIO(), highlight=False)
-            capture.print(render_console(result, kinds))
-            write_output(capture.export_text(), output)
-    else:
-        write_output(render(format.value, result, kinds), output)
+    write_output(render_for(format.value, result, kinds, rule_set.packs, root_dir, output), output)
     raise typer.Exit(verdict(result, kinds).exit_code(errors_block))
 
 
@@ -191,14 +182,28 @@ def exit_code(result: AuditResult, kinds: tuple[Kind, ...]) -> int:
     return verdict(result, kinds).exit_code()
 
 
-def render(format: str, result: AuditResult, kinds: tuple[Kind, ...]) -> str:
-    """Text of an audit format other than console."""
-    from importlib import import_module
+def render_for(
+    name: str,
+    result: AuditResult,
+    kinds: tuple[Kind, ...],
+    packs: tuple[RulePack, ...],
+    root: Path | None,
+    output: Path | None,
+) -> str:
+    """The text of format `name` for where it goes: stdout (a terminal or not) or a file."""
+    from migrator.cli.terminal import DEFAULT_WIDTH, is_terminal, wants_colour, width
 
-    name = "json_report" if format == "json" else format
-    module = import_module(f"migrator.reports.{name}")
-    text: str = module.render(result, kinds)
-    return text
+    to_stdout = output is None or str(output) == "-"
+    view = formats.View(
+        fail_on=kinds,
+        packs=packs,
+        root=root,
+        cwd=Path.cwd(),
+        width=width(sys.stdout) if to_stdout else DEFAULT_WIDTH,
+        colour=to_stdout and wants_colour(sys.stdout),
+    )
+    chosen = formats.resolve(name, terminal=to_stdout and is_terminal(sys.stdout))
+    return formats.render(chosen, result, view)
 
 
 def _annotate(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from enum import Enum
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 from typer.core import TyperGroup
@@ -22,6 +22,16 @@ from migrator.cli.common import (
     setup,
     write_output,
 )
+from migrator.reports import formats
+
+# Typer offers an Enum's values as choices: these are made from the registry of
+# formats, so that a new format needs no change here. mypy sees a plain Enum.
+if TYPE_CHECKING:
+    ReportFormat = Enum
+    MergeFormat = Enum
+else:
+    ReportFormat = formats.choices("progress")
+    MergeFormat = formats.choices("audit", merge=True)
 
 HELP = """Report how far the migration has come: overall and per package, by kind,
 production against test code, the files with the most sites, the manual work
@@ -29,21 +39,6 @@ grouped by reason, and (with --history or --since) the trend over git commits.
 
 `migrator report merge FILE...` joins the JSON outputs of `migrator audit
 --shard I/N --format json` into one audit result."""
-
-
-class ReportFormat(str, Enum):
-    console = "console"
-    markdown = "markdown"
-    html = "html"
-    json = "json"
-
-
-class MergeFormat(str, Enum):
-    json = "json"
-    sarif = "sarif"
-    junit = "junit"
-    github = "github"
-    markdown = "markdown"
 
 
 class _ReportGroup(TyperGroup):
@@ -89,7 +84,10 @@ def report_command(
         None, help="Files or folders to report on (default: the configured paths, else '.')."
     ),
     format: ReportFormat = typer.Option(
-        ReportFormat.console, "--format", "-f", help="Output format."
+        ReportFormat("console"),
+        "--format",
+        "-f",
+        help=formats.option_help("progress"),
     ),
     output: Optional[Path] = typer.Option(
         None, "--output", "-o", help="Write the report to FILE instead of stdout."
@@ -167,7 +165,7 @@ def report_command(
     report = build_report(
         result, fail_on=kinds, depth=depth, top=top, history=points, history_note=note
     )
-    write_output(_render(format, report, title, output), output)
+    write_output(_render(format.value, report, title, output), output)
     raise typer.Exit(EXIT_OK)
 
 
@@ -186,29 +184,24 @@ def _relative(root: Path, paths: list[str]) -> list[str]:
     return out
 
 
-def _render(format: ReportFormat, report: Any, title: str, output: Path | None) -> str:
-    if format is ReportFormat.console:
+def _render(format: str, report: Any, title: str, output: Path | None) -> str:
+    from importlib import import_module
+
+    module = import_module(formats.find("progress", format).module)
+    if format == "console":
         from rich.console import Console
 
-        from migrator.reports.progress.console import render as render_console
+        from migrator.cli.terminal import DEFAULT_WIDTH, console
 
         if output is None:
-            Console(highlight=False).print(render_console(report))
+            console().print(module.render(report))
             return ""
-        capture = Console(record=True, width=120, file=io.StringIO(), highlight=False)
-        capture.print(render_console(report))
-        return capture.export_text()
-    if format is ReportFormat.markdown:
-        from migrator.reports.progress.markdown import render as render_markdown
-
-        return render_markdown(report)
-    if format is ReportFormat.json:
-        from migrator.reports.progress.json_doc import render as render_json
-
-        return render_json(report)
-    from migrator.reports.progress.html import render as render_html
-
-    return render_html(report, title=title)
+        capture = Console(record=True, width=DEFAULT_WIDTH, file=io.StringIO(), highlight=False)
+        capture.print(module.render(report))
+        return str(capture.export_text())
+    if format == "html":
+        return str(module.render(report, title=title))
+    return str(module.render(report))
 
 
 @app.command("merge")
@@ -216,7 +209,12 @@ def merge_command(
     files: list[Path] = typer.Argument(
         ..., help="JSON outputs of `migrator audit --format json` (e.g. one per --shard)."
     ),
-    format: MergeFormat = typer.Option(MergeFormat.json, "--format", "-f", help="Output format."),
+    format: MergeFormat = typer.Option(
+        MergeFormat("json"),
+        "--format",
+        "-f",
+        help=formats.option_help("audit", merge=True),
+    ),
     output: Optional[Path] = typer.Option(
         None, "--output", "-o", help="Write the merged report to FILE instead of stdout."
     ),
@@ -232,7 +230,7 @@ def merge_command(
     ),
 ) -> None:
     """Join the JSON outputs of sharded audits (or convert one) into one audit result."""
-    from migrator.cli.audit import exit_code, render
+    from migrator.cli.audit import exit_code, render_for
     from migrator.reports.merge import MergeError, load_audit, merge
 
     try:
@@ -244,5 +242,6 @@ def merge_command(
     for warning in result.warnings:
         if warning.startswith("merge:"):
             typer.echo(f"migrator: {warning}", err=True)
-    write_output(render(format.value, result, kinds), output)
+    # The shards' paths are relative to a root this command does not know: shown as they are.
+    write_output(render_for(format.value, result, kinds, (), None, output), output)
     raise typer.Exit(exit_code(result, kinds) if check else EXIT_OK)

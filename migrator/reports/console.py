@@ -1,109 +1,123 @@
-"""`--format console` of `audit`: Rich renderables (the CLI prints them)."""
+"""`--format full` of `audit`: a table per file for a person at a terminal.
+
+Each site gets its position (1-based line and column, as editors count), its
+kind, the name called and where, then its plan and the sentence that explains
+it. Nothing is cut: a long path or name wraps (folds) within the width, and
+lines carry no trailing blanks, so the text reads the same in a file or a pipe.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import io
+import re
 from itertools import groupby
 
-from rich.console import Group, RenderableType
+from rich import box
+from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from migrator.model import KIND_ORDER, AuditResult, Finding, Kind
+from migrator.model import KIND_ORDER, AuditResult, Finding
+from migrator.reports.common import (
+    gate_summary,
+    plan_words,
+    sorted_findings,
+    status,
+    summary_words,
+    where_words,
+)
+from migrator.reports.formats import View
+from migrator.reports.kinds import KINDS
+from migrator.suppress import expired_fingerprints
 
-KIND_STYLE = {
-    Kind.SINGLETON: "bold red",
-    Kind.LEGACY_FACTORY: "red",
-    Kind.SUPER_INIT_NONE: "magenta",
-    Kind.DIRECT_SCOPED: "yellow",
-    Kind.UNCERTAIN: "cyan",
-    Kind.MIGRATED: "green",
-}
+_TRAILING_BLANKS = re.compile(r"[ \t]+((?:\x1b\[[0-9;]*m)*)$", re.MULTILINE)
 
 
-def plan_text(finding: Finding) -> str:
+def render(result: AuditResult, view: View) -> str:
+    console = Console(
+        file=io.StringIO(),
+        width=view.width,
+        force_terminal=view.colour,
+        no_color=not view.colour,
+        color_system="standard" if view.colour else None,
+        highlight=False,
+        emoji=False,
+        legacy_windows=False,
+    )
+    console.print(renderable(result, view))
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    return _TRAILING_BLANKS.sub(r"\1", text)
+
+
+def _site(finding: Finding, state: str) -> tuple[Text, Text, Text]:
+    look = KINDS[finding.kind]
+    position = Text(f"{finding.span.line}:{finding.span.column + 1}")
+    kind = Text(finding.kind.value, style=look.style)
+    if state in ("blocking", "expired", "suppressed", "baselined"):
+        kind.append(f"\n{state}", style="bold red" if state in ("blocking", "expired") else "dim")
+    site = Text(finding.callee, style="bold")
+    site.append(f" in {where_words(finding)}")
     if finding.fix is None:
-        return "done"
-    if finding.fix.reason:
-        return f"{finding.fix.action.value}: {finding.fix.reason}"
-    return finding.fix.action.value
+        site.append("\ndone", style="green")
+        return position, kind, site
+    site.append("\n")
+    site.append(plan_words(finding), style="bold")
+    site.append(f" — {finding.fix.message}")
+    if finding.fix.async_chain:
+        site.append(f"\ncallers to make async: {', '.join(finding.fix.async_chain)}")
+    if finding.suppressed:
+        site.append(f"\nsuppressed: {finding.suppression_reason or 'no reason given'}", style="dim")
+    return position, kind, site
 
 
-def render(result: AuditResult, fail_on: Sequence[Kind]) -> RenderableType:
+def renderable(result: AuditResult, view: View) -> RenderableType:
+    expired = expired_fingerprints(result)
     parts: list[RenderableType] = []
-    findings = sorted(result.findings, key=lambda f: (f.path, f.span.line, f.span.column))
-    for path, group in groupby(findings, key=lambda f: f.path):
-        table = Table(
-            title=Text(path, style="bold"), title_justify="left", expand=False, show_edge=False
-        )
+    for path, group in groupby(sorted_findings(result), key=lambda f: f.path):
+        parts.append(Text(view.path(path), style="bold underline", overflow="fold"))
+        table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, expand=False)
         table.add_column("line:col", justify="right", no_wrap=True)
         table.add_column("kind", no_wrap=True)
-        table.add_column("callee")
-        table.add_column("where")
-        table.add_column("plan")
+        table.add_column("site, plan and why", overflow="fold")
         for finding in group:
-            kind = Text(finding.kind.value, style=KIND_STYLE[finding.kind])
-            if finding.suppressed:
-                kind.append(" (suppressed)", style="dim")
-            elif finding.baselined:
-                kind.append(" (baselined)", style="dim")
-            where = finding.scope.function or finding.scope.level.value
-            if finding.scope.is_async:
-                where = f"async {where}"
-            table.add_row(
-                f"{finding.span.line}:{finding.span.column}",
-                kind,
-                finding.callee,
-                where,
-                plan_text(finding),
-            )
+            table.add_row(*_site(finding, status(finding, view.fail_on, expired)))
         parts.append(table)
-    parts.append(summary(result, fail_on))
+    parts.append(_summary(result, view))
     if result.aliases:
         aliases = Table(title="Aliases found", title_justify="left", show_edge=False)
-        aliases.add_column("name")
-        aliases.add_column("resolves to")
-        aliases.add_column("defined at")
+        aliases.add_column("name", overflow="fold")
+        aliases.add_column("resolves to", overflow="fold")
+        aliases.add_column("defined at", overflow="fold")
         for alias in result.aliases:
-            aliases.add_row(alias.name, alias.target, f"{alias.path}:{alias.line}")
+            aliases.add_row(alias.name, alias.target, f"{view.path(alias.path)}:{alias.line}")
         parts.append(aliases)
     if result.errors:
         errors = Table(title="Files not analysed", title_justify="left", show_edge=False)
-        errors.add_column("path")
-        errors.add_column("reason")
+        errors.add_column("path", overflow="fold")
+        errors.add_column("reason", overflow="fold")
         for error in result.errors:
-            errors.add_row(error.path, error.message)
+            errors.add_row(
+                view.path(error.path), error.message + (" (allowed)" if error.allowed else "")
+            )
         parts.append(errors)
     for warning in result.warnings:
         parts.append(Text(f"warning: {warning}", style="yellow"))
     return Group(*parts)
 
 
-def summary(result: AuditResult, fail_on: Sequence[Kind]) -> RenderableType:
-    counts = result.by_kind()
+def _summary(result: AuditResult, view: View) -> RenderableType:
+    summary = gate_summary(result, view.fail_on)
     table = Table(title="Summary", title_justify="left", show_edge=False)
     table.add_column("kind")
     table.add_column("sites", justify="right")
     table.add_column("blocks", justify="center")
     for kind in KIND_ORDER:
         table.add_row(
-            Text(kind.value, style=KIND_STYLE[kind]),
-            str(counts[kind]),
-            "yes" if kind in fail_on else "",
+            Text(kind.value, style=KINDS[kind].style),
+            str(summary.by_kind[kind]),
+            "yes" if kind in view.fail_on else "",
         )
-    from migrator.gate import verdict
-
-    decision = verdict(result, fail_on)
-    blocking = len(decision.findings)
-    line = Text()
-    line.append(f"{result.files_scanned} files scanned, {result.files_analysed} analysed, ")
-    line.append(f"{len(result.findings)} sites, progress {result.progress:.0%}, ")
-    line.append(f"{blocking} blocking", style="bold red" if blocking else "bold green")
-    if result.errors:
-        line.append(f", {len(result.errors)} not analysed", style="yellow")
-    if decision.errors:
-        line.append(
-            f" ({len(decision.errors)} fail the gate: a file that is not analysed may hide a site)",
-            style="bold red",
-        )
+    line = Text(
+        summary_words(result, summary), style="bold green" if summary.passed else "bold red"
+    )
     return Group(table, line)

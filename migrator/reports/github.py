@@ -9,10 +9,9 @@ Columns are 1-based. A last plain line sums up the run.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from migrator.model import AuditResult, Finding, Kind
+from migrator.model import AuditResult, Finding
 from migrator.reports.common import gate_summary, plan_words, sorted_findings, status, where_words
+from migrator.reports.formats import View
 from migrator.suppress import expired_fingerprints
 
 
@@ -52,7 +51,8 @@ def _annotation(kind: str, finding: Finding, title: str, message: str) -> str:
     return command(kind, message, **properties)
 
 
-def render(result: AuditResult, fail_on: Sequence[Kind]) -> str:
+def render(result: AuditResult, view: View) -> str:
+    fail_on = view.fail_on
     expired = expired_fingerprints(result)
     lines: list[str] = []
     for finding in sorted_findings(result):

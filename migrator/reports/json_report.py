@@ -8,6 +8,7 @@ from typing import Any
 
 from migrator import __version__
 from migrator.model import AuditResult, Kind
+from migrator.reports.formats import View
 
 SCHEMA = "migrator.audit/1"
 
@@ -47,5 +48,5 @@ def is_blocking(finding: Any, fail_on: Sequence[Kind]) -> bool:
     return status(finding, fail_on) == "blocking"
 
 
-def render(result: AuditResult, fail_on: Sequence[Kind] = ()) -> str:
-    return json.dumps(audit_document(result, fail_on), indent=2, sort_keys=False) + "\n"
+def render(result: AuditResult, view: View) -> str:
+    return json.dumps(audit_document(result, view.fail_on), indent=2, sort_keys=False) + "\n"

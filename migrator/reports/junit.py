@@ -17,7 +17,9 @@ from itertools import groupby
 from xml.etree import ElementTree as ET
 
 from migrator.model import AuditResult, Finding, Kind
-from migrator.reports.common import KIND_TEXT, plan_words, sorted_findings, status, where_words
+from migrator.reports.common import plan_words, sorted_findings, status, where_words
+from migrator.reports.formats import View
+from migrator.reports.kinds import KINDS
 from migrator.suppress import expired_fingerprints
 
 
@@ -35,7 +37,7 @@ def _details(finding: Finding) -> str:
     lines = [
         f"{finding.path}:{finding.span.line}:{finding.span.column + 1}: {finding.kind.value} "
         f"`{finding.callee}` in {where_words(finding)}",
-        f"why: {finding.detail or KIND_TEXT[finding.kind].short}",
+        f"why: {finding.detail or KINDS[finding.kind].short}",
     ]
     if finding.fix is not None:
         lines.append(f"fix plan: {plan_words(finding)}")
@@ -43,7 +45,7 @@ def _details(finding: Finding) -> str:
         if finding.fix.async_chain:
             lines.append(f"callers to make async: {', '.join(finding.fix.async_chain)}")
     if finding.fix is not None:
-        lines.append(f"how to fix {finding.kind.value}: {KIND_TEXT[finding.kind].guidance}")
+        lines.append(f"how to fix {finding.kind.value}: {KINDS[finding.kind].guidance}")
     lines.append(f"fingerprint: {finding.fingerprint}")
     return "\n".join(lines)
 
@@ -156,8 +158,8 @@ def junit_tree(result: AuditResult, fail_on: Sequence[Kind]) -> ET.Element:
     return root
 
 
-def render(result: AuditResult, fail_on: Sequence[Kind]) -> str:
-    tree = junit_tree(result, fail_on)
+def render(result: AuditResult, view: View) -> str:
+    tree = junit_tree(result, view.fail_on)
     ET.indent(tree, space="  ")
     body = ET.tostring(tree, encoding="unicode")
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"

@@ -14,6 +14,7 @@ from typing import Any
 
 from migrator.model import KIND_ORDER, AuditResult, Finding, Kind
 from migrator.reports.common import gate_summary, plan_words, sorted_findings, status, where_words
+from migrator.reports.formats import View
 from migrator.suppress import expired_fingerprints
 
 #: Rows shown per list before "... and N more".
@@ -51,7 +52,8 @@ def _site_rows(findings: Iterable[Finding], with_reason: bool = False) -> list[s
     return rows
 
 
-def render(result: AuditResult, fail_on: Sequence[Kind]) -> str:
+def render(result: AuditResult, view: View) -> str:
+    fail_on = view.fail_on
     expired = expired_fingerprints(result)
     summary = gate_summary(result, fail_on)
     findings = sorted_findings(result)

@@ -18,7 +18,9 @@ from urllib.parse import quote
 
 from migrator import __version__
 from migrator.model import KIND_ORDER, AuditResult, Finding, Kind
-from migrator.reports.common import KIND_TEXT, gate_summary, plan_words, sorted_findings, status
+from migrator.reports.common import gate_summary, plan_words, sorted_findings, status
+from migrator.reports.formats import View
+from migrator.reports.kinds import KINDS
 from migrator.suppress import expired_fingerprints
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -36,7 +38,7 @@ def _level(kind: Kind, fail_on: Sequence[Kind]) -> str:
 
 
 def _rule(kind: Kind, fail_on: Sequence[Kind]) -> dict[str, Any]:
-    text = KIND_TEXT[kind]
+    text = KINDS[kind]
     return {
         "id": kind.value,
         "name": "".join(part.capitalize() for part in kind.value.split("-")),
@@ -59,7 +61,7 @@ def _rule(kind: Kind, fail_on: Sequence[Kind]) -> dict[str, Any]:
 
 
 def _message(finding: Finding) -> str:
-    detail = finding.detail or KIND_TEXT[finding.kind].short
+    detail = finding.detail or KINDS[finding.kind].short
     text = f"`{finding.callee}` ({finding.kind.value}): {detail}."
     if finding.fix is not None:
         text += f" Fix plan: {plan_words(finding)}. {finding.fix.message}"
@@ -186,5 +188,5 @@ def sarif_document(result: AuditResult, fail_on: Sequence[Kind]) -> dict[str, An
     return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
 
 
-def render(result: AuditResult, fail_on: Sequence[Kind]) -> str:
-    return json.dumps(sarif_document(result, fail_on), indent=2) + "\n"
+def render(result: AuditResult, view: View) -> str:
+    return json.dumps(sarif_document(result, view.fail_on), indent=2) + "\n"

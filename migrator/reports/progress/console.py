@@ -8,7 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from migrator.model import KIND_ORDER, Kind
-from migrator.reports.console import KIND_STYLE
+from migrator.reports.kinds import KINDS
 from migrator.reports.progress.model import Counts, ProgressReport, Row
 
 _BAR_WIDTH = 24
@@ -34,7 +34,7 @@ def _counts_table(title: str, rows: list[tuple[str, int, Counts]], first: str) -
     table.add_column("files", justify="right")
     table.add_column("to do", justify="right", style="red")
     table.add_column("migrated", justify="right", style="green")
-    table.add_column("uncertain", justify="right", style=KIND_STYLE[Kind.UNCERTAIN])
+    table.add_column("uncertain", justify="right", style=KINDS[Kind.UNCERTAIN].style)
     table.add_column("progress", no_wrap=True)
     table.add_column("", justify="right", no_wrap=True)
     for name, files, counts in rows:
@@ -67,14 +67,14 @@ def _overview(report: ProgressReport) -> RenderableType:
     total = overall.total or 1
     for kind in KIND_ORDER:
         kinds.add_row(
-            Text(kind.value, style=KIND_STYLE[kind]),
+            Text(kind.value, style=KINDS[kind].style),
             str(overall[kind]),
             ProgressBar(
                 total=float(total),
                 completed=float(overall[kind]),
                 width=_BAR_WIDTH,
-                complete_style=KIND_STYLE[kind],
-                finished_style=KIND_STYLE[kind],
+                complete_style=KINDS[kind].style,
+                finished_style=KINDS[kind].style,
             ),
         )
     return Group(headline, _bar(overall.progress, 60), Text(""), kinds)
@@ -125,7 +125,7 @@ def render(report: ProgressReport) -> RenderableType:
             parts.append(head)
             for site in group.sites:
                 line = Text(f"  {site.location}  ")
-                line.append(site.kind.value, style=KIND_STYLE[site.kind])
+                line.append(site.kind.value, style=KINDS[site.kind].style)
                 line.append(f"  {site.callee}")
                 if site.function:
                     line.append(f"  in {site.function}", style="dim")
@@ -151,7 +151,7 @@ def _history(report: ProgressReport) -> RenderableType:
     table.add_column("commit", no_wrap=True)
     table.add_column("date", no_wrap=True)
     for kind in KIND_ORDER:
-        table.add_column(kind.value, justify="right", style=KIND_STYLE[kind], no_wrap=True)
+        table.add_column(kind.value, justify="right", style=KINDS[kind].style, no_wrap=True)
     table.add_column("to do", justify="right")
     table.add_column("burndown", no_wrap=True)
     table.add_column("progress", justify="right")

@@ -11,16 +11,10 @@ from collections.abc import Sequence
 from html import escape
 
 from migrator.model import KIND_ORDER, Kind
+from migrator.reports.kinds import KINDS
 from migrator.reports.progress.model import Counts, HistoryPoint, Row
 
-COLORS: dict[Kind, str] = {
-    Kind.SINGLETON: "#cf222e",
-    Kind.LEGACY_FACTORY: "#d4590b",
-    Kind.SUPER_INIT_NONE: "#8250df",
-    Kind.DIRECT_SCOPED: "#b08800",
-    Kind.UNCERTAIN: "#1b7c83",
-    Kind.MIGRATED: "#1a7f37",
-}
+COLORS: dict[Kind, str] = {kind: look.colour for kind, look in KINDS.items()}
 REMAINING = "#cf222e"
 DONE = "#1a7f37"
 _FONT = 'font-family="system-ui, -apple-system, Segoe UI, sans-serif" font-size="12"'
