@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from migrator.cli import app
 from migrator.model import DEFAULT_FAIL_ON
+from migrator.rules import load_rule_set
 from migrator.sharding import ShardError, in_shard, parse_shard, shard_of
 
 REPO = Path(__file__).resolve().parent.parent
@@ -83,17 +84,17 @@ def test_sarif_validates_and_carries_rules_fingerprints_and_plans(sarif_schema: 
     _validate_sarif(document, sarif_schema)
     (sarif_run,) = document["runs"]
     rules = sarif_run["tool"]["driver"]["rules"]
-    assert [r["id"] for r in rules] == [
-        "singleton",
-        "legacy-factory",
-        "super-init-none",
-        "direct-scoped",
-        "uncertain",
-        "migrated",
+    # One rule per rule of the pack (code scanning groups alerts by rule), each kind
+    # explained in its help; the kind of each site is a property of its result.
+    pack = load_rule_set([])
+    assert [r["id"] for r in rules] == [r.id for r in pack.classes] + [
+        r.id for r in pack.legacy_factories
     ]
     for rule in rules:
         assert rule["help"]["text"] and "How to fix" in rule["help"]["text"]
         assert rule["fullDescription"]["text"]
+        for kind in ("singleton", "legacy-factory", "super-init-none", "direct-scoped"):
+            assert f"- {kind}" in rule["help"]["text"]
     audit = audit_json()
     open_sites = [f for f in audit["findings"] if f["kind"] != "migrated"]
     results = sarif_run["results"]
@@ -102,8 +103,9 @@ def test_sarif_validates_and_carries_rules_fingerprints_and_plans(sarif_schema: 
     assert set(by_print) == {f["fingerprint"] for f in open_sites}
     for finding in open_sites:
         result = by_print[finding["fingerprint"]]
-        assert result["ruleId"] == finding["kind"]
-        assert rules[result["ruleIndex"]]["id"] == finding["kind"]
+        assert result["ruleId"] == finding["rule"]
+        assert rules[result["ruleIndex"]]["id"] == finding["rule"]
+        assert result["properties"]["kind"] == finding["kind"]
         region = result["locations"][0]["physicalLocation"]["region"]
         assert region["startLine"] == finding["line"]
         assert region["startColumn"] == finding["column"] + 1

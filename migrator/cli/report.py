@@ -27,6 +27,8 @@ from migrator.reports import formats
 # Typer offers an Enum's values as choices: these are made from the registry of
 # formats, so that a new format needs no change here. mypy sees a plain Enum.
 if TYPE_CHECKING:
+    from migrator.rules import RulePack
+
     ReportFormat = Enum
     MergeFormat = Enum
 else:
@@ -169,6 +171,25 @@ def report_command(
     raise typer.Exit(EXIT_OK)
 
 
+def _shipped(pack_ids: tuple[str, ...]) -> tuple[RulePack, ...]:
+    """The packs an audit names that ship with migrator: help texts come from them.
+
+    A pack given as a file is not recorded in the audit's JSON; its rules are then
+    described from their findings.
+    """
+    from migrator.rules import RulePackError, builtin_packs, load_pack
+
+    shipped = builtin_packs()
+    packs: list[RulePack] = []
+    for pack_id in pack_ids:
+        if pack_id in shipped:
+            try:
+                packs.append(load_pack(shipped[pack_id]))
+            except RulePackError:  # a broken installation: describe rules from findings
+                continue
+    return tuple(packs)
+
+
 def _relative(root: Path, paths: list[str]) -> list[str]:
     """The chosen paths relative to the root (those outside it are dropped)."""
     out: list[str] = []
@@ -243,5 +264,6 @@ def merge_command(
         if warning.startswith("merge:"):
             typer.echo(f"migrator: {warning}", err=True)
     # The shards' paths are relative to a root this command does not know: shown as they are.
-    write_output(render_for(format.value, result, kinds, (), None, output), output)
+    text = render_for(format.value, result, kinds, _shipped(result.rule_packs), None, output)
+    write_output(text, output)
     raise typer.Exit(exit_code(result, kinds) if check else EXIT_OK)

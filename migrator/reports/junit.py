@@ -12,14 +12,14 @@ for links and inline annotations.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from itertools import groupby
 from xml.etree import ElementTree as ET
 
-from migrator.model import AuditResult, Finding, Kind
+from migrator.model import AuditResult, Finding
 from migrator.reports.common import plan_words, sorted_findings, status, where_words
 from migrator.reports.formats import View
 from migrator.reports.kinds import KINDS
+from migrator.reports.packs import RuleDoc, docs_for
 from migrator.suppress import expired_fingerprints
 
 
@@ -33,7 +33,7 @@ def _case_name(finding: Finding) -> str:
     return f"line {finding.span.line}: {finding.kind.value} {finding.callee} in {where}"
 
 
-def _details(finding: Finding) -> str:
+def _details(finding: Finding, doc: RuleDoc) -> str:
     lines = [
         f"{finding.path}:{finding.span.line}:{finding.span.column + 1}: {finding.kind.value} "
         f"`{finding.callee}` in {where_words(finding)}",
@@ -46,6 +46,7 @@ def _details(finding: Finding) -> str:
             lines.append(f"callers to make async: {', '.join(finding.fix.async_chain)}")
     if finding.fix is not None:
         lines.append(f"how to fix {finding.kind.value}: {KINDS[finding.kind].guidance}")
+        lines.append(f"rule {doc.id}: {doc.how_to_fix}")
     lines.append(f"fingerprint: {finding.fingerprint}")
     return "\n".join(lines)
 
@@ -67,8 +68,10 @@ def _finish_suite(suite: ET.Element) -> tuple[int, int, int, int]:
     return len(cases), failures, errors, skipped
 
 
-def junit_tree(result: AuditResult, fail_on: Sequence[Kind]) -> ET.Element:
+def junit_tree(result: AuditResult, view: View) -> ET.Element:
+    fail_on = view.fail_on
     expired = expired_fingerprints(result)
+    docs = {doc.id: doc for doc in docs_for(view.packs, result.findings)}
     root = ET.Element("testsuites", {"name": "migrator audit"})
     suites: list[ET.Element] = []
     for path, group in groupby(sorted_findings(result), key=lambda f: f.path):
@@ -96,7 +99,7 @@ def junit_tree(result: AuditResult, fail_on: Sequence[Kind]) -> ET.Element:
                         "type": finding.kind.value,
                     },
                 )
-                failure.text = _details(finding)
+                failure.text = _details(finding, docs[finding.rule])
             elif state == "expired":
                 failure = ET.SubElement(
                     case,
@@ -106,7 +109,7 @@ def junit_tree(result: AuditResult, fail_on: Sequence[Kind]) -> ET.Element:
                         "type": "expired-suppression",
                     },
                 )
-                failure.text = _details(finding)
+                failure.text = _details(finding, docs[finding.rule])
             elif state == "suppressed":
                 reason = finding.suppression_reason or "no reason given"
                 ET.SubElement(case, "skipped", {"message": f"suppressed: {reason}"})
@@ -114,7 +117,7 @@ def junit_tree(result: AuditResult, fail_on: Sequence[Kind]) -> ET.Element:
                 ET.SubElement(case, "skipped", {"message": "baselined: tolerated until migrated"})
             else:
                 out = ET.SubElement(case, "system-out")
-                out.text = _details(finding)
+                out.text = _details(finding, docs[finding.rule])
     if result.errors:
         suite = _suite(root, "migrator: files not analysed")
         suites.append(suite)
@@ -159,7 +162,7 @@ def junit_tree(result: AuditResult, fail_on: Sequence[Kind]) -> ET.Element:
 
 
 def render(result: AuditResult, view: View) -> str:
-    tree = junit_tree(result, view.fail_on)
+    tree = junit_tree(result, view)
     ET.indent(tree, space="  ")
     body = ET.tostring(tree, encoding="unicode")
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"

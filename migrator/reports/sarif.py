@@ -1,8 +1,10 @@
 """`--format sarif`: SARIF 2.1.0 for code scanning (GitHub, GitLab, Azure DevOps, IDE viewers).
 
-One reporting descriptor (rule) per kind, with help text and the fix guidance;
-one result per site that is not migrated, with the site's fix plan in its
-message, a `partialFingerprints` entry that survives line shifts (the audit's
+One reporting descriptor (rule) per rule of the rule packs, with the pack's
+description, what the rule targets and how to migrate it (the pack's factory
+and context manager), and what each kind of site means; one result per site
+that is not migrated, whose `ruleId` is its pack rule and whose kind is the
+`kind` property, with the site's fix plan in its message, a `partialFingerprints` entry that survives line shifts (the audit's
 own fingerprint), `baselineState` when a baseline was applied, and an
 in-source `suppressions` entry for suppressed sites. Files that could not be
 analysed and warnings go to the invocation's notifications. Columns are
@@ -21,6 +23,7 @@ from migrator.model import KIND_ORDER, AuditResult, Finding, Kind
 from migrator.reports.common import gate_summary, plan_words, sorted_findings, status
 from migrator.reports.formats import View
 from migrator.reports.kinds import KINDS
+from migrator.reports.packs import RuleDoc, docs_for
 from migrator.suppress import expired_fingerprints
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -37,25 +40,31 @@ def _level(kind: Kind, fail_on: Sequence[Kind]) -> str:
     return "warning"
 
 
-def _rule(kind: Kind, fail_on: Sequence[Kind]) -> dict[str, Any]:
-    text = KINDS[kind]
+def _rule(doc: RuleDoc, fail_on: Sequence[Kind]) -> dict[str, Any]:
+    kinds = [(kind, KINDS[kind]) for kind in KIND_ORDER if kind is not Kind.MIGRATED]
+    text_kinds = "\n".join(
+        f"- {kind.value}{' (blocks)' if kind in fail_on else ''}: {look.short} {look.guidance}"
+        for kind, look in kinds
+    )
+    markdown_kinds = "\n".join(
+        f"- **{kind.value}**{' (blocks)' if kind in fail_on else ''}: {look.short} {look.guidance}"
+        for kind, look in kinds
+    )
     return {
-        "id": kind.value,
-        "name": "".join(part.capitalize() for part in kind.value.split("-")),
-        "shortDescription": {"text": text.short},
-        "fullDescription": {"text": text.full},
+        "id": doc.id,
+        "name": doc.name,
+        "shortDescription": {"text": doc.short},
+        "fullDescription": {"text": doc.full},
         "help": {
-            "text": f"{text.full}\n\nHow to fix: {text.guidance}",
-            "markdown": f"**{text.title}.** {text.full}\n\n**How to fix:** {text.guidance}",
+            "text": f"{doc.full}\n\nHow to fix: {doc.how_to_fix}\n\nKinds of site:\n{text_kinds}",
+            "markdown": f"{doc.full}\n\n**How to fix:** {doc.how_to_fix}\n\n"
+            f"**Kinds of site:**\n\n{markdown_kinds}",
         },
-        "defaultConfiguration": {
-            "level": _level(kind, fail_on),
-            "enabled": kind is not Kind.MIGRATED,
-        },
+        "defaultConfiguration": {"level": "warning"},
         "properties": {
-            "tags": ["migration", "request-scoped", kind.value],
-            "precision": "medium" if kind is Kind.UNCERTAIN else "high",
-            "blocking": kind in fail_on,
+            "tags": ["migration", "request-scoped", *([doc.pack] if doc.pack else [])],
+            "precision": "high",
+            "target": doc.target,
         },
     }
 
@@ -87,7 +96,11 @@ def _uri(path: str) -> str:
 
 
 def _result(
-    finding: Finding, fail_on: Sequence[Kind], baseline_applied: bool, expired: frozenset[str]
+    finding: Finding,
+    fail_on: Sequence[Kind],
+    baseline_applied: bool,
+    expired: frozenset[str],
+    index: int,
 ) -> dict[str, Any]:
     location: dict[str, Any] = {
         "physicalLocation": {
@@ -101,14 +114,16 @@ def _result(
         ]
     state = status(finding, fail_on, expired)
     result: dict[str, Any] = {
-        "ruleId": finding.kind.value,
-        "ruleIndex": KIND_ORDER.index(finding.kind),
+        # The pack's rule: code scanning groups alerts by it. The kind is a property.
+        "ruleId": finding.rule,
+        "ruleIndex": index,
         "kind": "fail",
         "level": "error" if state == "expired" else _level(finding.kind, fail_on),
         "message": {"text": _message(finding)},
         "locations": [location],
         "partialFingerprints": {FINGERPRINT_KEY: finding.fingerprint},
         "properties": {
+            "kind": finding.kind.value,
             "status": state,
             "rule": finding.rule,
             "callee": finding.callee,
@@ -128,11 +143,14 @@ def _result(
     return result
 
 
-def sarif_document(result: AuditResult, fail_on: Sequence[Kind]) -> dict[str, Any]:
+def sarif_document(result: AuditResult, view: View) -> dict[str, Any]:
+    fail_on = view.fail_on
     expired = expired_fingerprints(result)
     baseline_applied = "baseline" in result.extra
+    docs = docs_for(view.packs, sorted_findings(result))
+    index = {doc.id: number for number, doc in enumerate(docs)}
     results = [
-        _result(f, fail_on, baseline_applied, expired)
+        _result(f, fail_on, baseline_applied, expired, index[f.rule])
         for f in sorted_findings(result)
         if f.kind is not Kind.MIGRATED
     ]
@@ -164,7 +182,7 @@ def sarif_document(result: AuditResult, fail_on: Sequence[Kind]) -> dict[str, An
                 "name": "migrator",
                 "version": __version__,
                 "semanticVersion": __version__,
-                "rules": [_rule(kind, fail_on) for kind in KIND_ORDER],
+                "rules": [_rule(doc, fail_on) for doc in docs],
             }
         },
         "originalUriBaseIds": {
@@ -189,4 +207,4 @@ def sarif_document(result: AuditResult, fail_on: Sequence[Kind]) -> dict[str, An
 
 
 def render(result: AuditResult, view: View) -> str:
-    return json.dumps(sarif_document(result, view.fail_on), indent=2) + "\n"
+    return json.dumps(sarif_document(result, view), indent=2) + "\n"
