@@ -61,21 +61,13 @@ def _ways(rule: ClassRule) -> tuple[str | None, str | None]:
 _NO_FACTORY = "The pack names no request-scoped factory for it: migrate it by hand."
 
 
-def _create(rule: ClassRule) -> str:
+def _how(rule: ClassRule, verb: str, uses: str) -> str:
+    """`verb` the pack's factory, or wrap `uses` in its context manager."""
     factory, manager = _ways(rule)
     if factory and manager:
-        return f"Create it per request with {factory}, or wrap its uses in {manager}."
+        return f"{verb} {factory}, or wrap {uses} in {manager}."
     if factory or manager:
-        return f"Create it per request with {factory or manager}."
-    return _NO_FACTORY
-
-
-def _replace(rule: ClassRule) -> str:
-    factory, manager = _ways(rule)
-    if factory and manager:
-        return f"Replace the call with {factory}, or wrap the uses of its result in {manager}."
-    if factory or manager:
-        return f"Replace the call with {factory or manager}."
+        return f"{verb} {factory or manager}."
     return _NO_FACTORY
 
 
@@ -97,7 +89,14 @@ def _class_doc(pack: RulePack, rule: ClassRule) -> RuleDoc:
     )
     if pack.description:
         full = f"{pack.description} {full}"
-    return RuleDoc(rule.id, pack.id, rule.qualified_name, short, full, _create(rule))
+    return RuleDoc(
+        rule.id,
+        pack.id,
+        rule.qualified_name,
+        short,
+        full,
+        _how(rule, "Create it per request with", "its uses"),
+    )
 
 
 def _factory_doc(pack: RulePack, rule: LegacyFactoryRule) -> RuleDoc:
@@ -110,7 +109,11 @@ def _factory_doc(pack: RulePack, rule: LegacyFactoryRule) -> RuleDoc:
         full += f" It creates `{created.qualified_name}` (rule `{created.id}`)."
     if pack.description:
         full = f"{pack.description} {full}"
-    how = _replace(created) if created is not None else _NO_FACTORY
+    how = (
+        _how(created, "Replace the call with", "the uses of its result")
+        if created is not None
+        else _NO_FACTORY
+    )
     return RuleDoc(rule.id, pack.id, rule.qualified_name, short, full, how)
 
 
