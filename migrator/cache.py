@@ -38,7 +38,8 @@ from migrator import __version__
 from migrator.facts import FileFacts
 from migrator.writer import TEMP_PREFIX, replace_atomically
 
-_FORMAT = 5
+#: 6: facts from CPython's `ast` instead of LibCST.
+_FORMAT = 6
 
 #: An entry's bytes: this, the HMAC-SHA256 tag (32 bytes), then the pickle.
 _MAGIC = b"migrator-cache-5\n"

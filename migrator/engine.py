@@ -72,7 +72,7 @@ def analyse(
     meter = Meter(progress)
     # A warm run (the prefilter index exists) reads few files and parses fewer: its
     # bytes stay here. A cold run over a large tree forks its workers as soon as
-    # discovery has found enough files, so that their import of LibCST overlaps the
+    # discovery has found enough files, so that their imports overlap the
     # rest of the walk, and before anything is read, so that none starts as a copy
     # of a parent holding the tree.
     warm = cache is not None and (cache.directory / PrefilterIndex.NAME).is_file()
@@ -223,7 +223,7 @@ def _analyse(
         # A cold run: each file's signature was taken from the very handle it was read by.
         signatures = read_signatures
 
-    # Files outside `only` are linked, not reported: `ast` gives what linking needs.
+    # Files outside `only` are extracted and linked, not reported.
     focus = frozenset(only) if only is not None else None
     names = rule_names
     facts: dict[str, FileFacts] = {}
@@ -246,7 +246,7 @@ def _analyse(
         if not matched:
             break
         meter.start("analyse", len(matched))
-        for relpath, extracted, problem in store.extract(matched, rule_names, focus):
+        for relpath, extracted, problem in store.extract(matched, rule_names):
             if problem is not None:
                 failed[relpath] = problem
                 facts.pop(relpath, None)
@@ -486,11 +486,8 @@ def search_roots(linker: Linker, candidates: Iterable[FileFacts]) -> set[str]:
     """Functions that hold a site whose plan can be `not-async`: where the search for
     callers starts.
 
-    Decided from what link facts hold (a site's form, targets, scope and storage),
-    never from the rest of how a result is used, so the same functions are found
-    whether a file's facts come from LibCST or, in a shard or a `--changed-since`
-    run, from `migrator.links`: the callers found, and so every site's chain, do
-    not depend on which files a run reports on. Follows `Classifier._plan`'s way to
+    Decided from a site's form, targets, scope and storage, never from the rest of
+    how a result is used. Follows `Classifier._plan`'s way to
     `not-async`; where a call has several targets, any of them may decide.
     """
     functions: set[str] = set()

@@ -1,15 +1,40 @@
-"""Extract `FileFacts` from one file with LibCST.
+"""Extract `FileFacts` from one file with CPython's `ast`.
 
-Name resolution is done here, per file, with a small scope model of our own
-(module, class and function frames, Python's rule that class bodies are not
-visible from methods, `global` declarations, parameters and locals shadowing
-imports). LibCST's ScopeProvider would do the same at several times the cost;
-only parsing and positions come from LibCST.
+What: `extract` parses a file once with CPython's parser (written in C) and walks
+the tree once, recording what linking, classification, the caller search, shards,
+history and `fix` need of it: module bindings (imports, renamed imports, alias
+assignments), classes (bases, `__init__` parameters, `self` attributes),
+functions (parameters and annotated locals, async or not, what they call), and
+each call that can make a site, with its span, its text, its arguments and how
+its result is used (bound, escaping, stored where it is shared).
 
+Name resolution is done here, per file, with the scope model of
+`migrator.scopes` (module, class and function frames, class bodies not visible
+from methods, `global` declarations, parameters and locals shadowing imports).
 Only calls whose callee can match a rule are recorded: the written or resolved
-last name segment must be one of `names` (the rule pack's names plus aliases
-discovered in other files). Base-class `__init__` calls are always recorded,
-since whether the base is a dispatcher is only known after linking.
+last name segment must be one of `names`. Base-class `__init__` calls are always
+recorded, since whether the base is a dispatcher is only known after linking.
+
+Conventions kept from the LibCST extractor this replaces, so that fingerprints,
+baselines and the codemods' matching stay what they were:
+
+- positions: 1-based lines, 0-based *character* columns; a node's span leaves out
+  its own parentheses (CPython counts UTF-8 bytes: converted on the few lines that
+  hold a site);
+- text: a node's code includes its own parentheses (`(A if c else B)`), sliced
+  from the file's lines, never regenerated; the fingerprint's anchor is that text
+  without whitespace;
+- visiting order is the source order, so calls are recorded in the order LibCST
+  visited them;
+- LibCST's view of the tree where it differs from `ast`'s: `None`, `True` and
+  `False` are names (`X = None` is an alias assignment), a lambda's parameters and
+  a comprehension's targets bind nothing in the enclosing scope, `except*` binds
+  nothing, an unparenthesized tuple in a subscript is a list of subscript
+  elements, not a tuple.
+
+Deep code: the walks use explicit stacks, never one Python frame per nesting
+level, so any tree CPython's parser builds is analysed. CPython itself gives up
+on some (a 10,000-term `+` chain): the file is then reported as an error.
 """
 
 from __future__ import annotations
@@ -17,13 +42,11 @@ from __future__ import annotations
 import ast
 import re
 import sys
-from collections.abc import Iterator, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from dataclasses import fields as fields_of
-
-import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+from typing import cast
 
 from migrator.facts import (
     ArgFacts,
@@ -37,7 +60,6 @@ from migrator.facts import (
     Storage,
 )
 from migrator.model import Scope, ScopeLevel, Span
-from migrator.positions import Aligner
 from migrator.scopes import (
     CACHE_DECORATORS,
     FACTORY_KEYWORDS,
@@ -49,36 +71,30 @@ from migrator.scopes import (
     placed_storage,
 )
 
+__all__ = [
+    "SUPPRESSION_RE",
+    "ExtractionError",
+    "extract",
+    "extract_tree",
+    "parse",
+    "suppression_comments",
+]
+
 SUPPRESSION_RE = re.compile(r"#\s*migrator:\s*ignore\b(.*)$")
-_NESTED_SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
-
-
-@dataclass
-class _Frame:
-    level: ScopeLevel
-    qualname: str
-    name: str | None
-    bindings: dict[str, Bind]
-    is_async: bool = False
-    globals: set[str] = field(default_factory=set)
-    function_index: int = -1
-    cached: bool = False
-    class_qualname: str | None = None
-    first_param: str | None = None
-    is_classmethod: bool = False
-    node: cst.CSTNode | None = None
-    calls: list[str] = field(default_factory=list)
 
 
 class ExtractionError(Exception):
     """The file could not be parsed; the message is one line for people."""
 
 
-#: Python frames extraction may use, wherever it is called from. The recursion limit
-#: counts from the bottom of the stack, and a worker forked inside discovery starts
-#: deeper than the main process: without a budget of its own, a deeply nested file
-#: could be analysed with --jobs 1 and refused with --jobs 2.
-_FRAME_BUDGET = 1000
+# ---------------------------------------------------------------- parsing
+
+#: Python frames `ast.parse` may use above the caller's depth. CPython's parser
+#: checks the depth of the tree it builds against the recursion limit, counted from
+#: the bottom of the stack: a fixed budget makes the verdict on a deep file the same
+#: wherever the parse runs (the main process, or a worker forked from deep inside
+#: discovery). 2,000 frames let CPython build about 6,000 levels of nesting.
+_FRAME_BUDGET = 2000
 
 
 @contextmanager
@@ -97,1101 +113,1311 @@ def frame_budget() -> Iterator[None]:
         sys.setrecursionlimit(limit)
 
 
-def extract(
-    text: str, relpath: str, module: str, is_package: bool, names: frozenset[str]
-) -> FileFacts:
-    with frame_budget():
-        return _extract(text, relpath, module, is_package, names)
+#: Constructs the running Python may not know: (pattern on the line CPython refused,
+#: the Python that parses it, what it is). Checked only when parsing failed.
+_NEWER_SYNTAX: tuple[tuple[re.Pattern[str], tuple[int, int], str], ...] = (
+    (re.compile(r"^\s*type\s+\w+\s*(\[.*\])?\s*="), (3, 12), "a `type` alias (PEP 695)"),
+    (
+        re.compile(r"^\s*(async\s+)?def\s+\w+\s*\["),
+        (3, 12),
+        "a generic function `def f[T]()` (PEP 695)",
+    ),
+    (re.compile(r"^\s*class\s+\w+\s*\["), (3, 12), "a generic class `class C[T]` (PEP 695)"),
+    (re.compile(r"^\s*except\s*\*"), (3, 11), "`except*` (PEP 654)"),
+)
+#: CPython before 3.12 says "f-string: ..." of what PEP 701 allows.
+_FSTRING_MESSAGE = re.compile(r"^f-string")
 
 
-def parse_for_links(text: str) -> ast.Module | None:
-    """CPython's tree of `text` for `migrator.links`, or None where only LibCST can say.
+def _newer_python(text: str, error: SyntaxError) -> str | None:
+    """Which Python would parse the construct CPython refused, when it is a known one."""
+    lines = text.splitlines()
+    line = lines[error.lineno - 1] if error.lineno and 0 < error.lineno <= len(lines) else ""
+    for pattern, version, what in _NEWER_SYNTAX:
+        if sys.version_info < version and pattern.search(line):
+            return f"{what} needs Python {version[0]}.{version[1]} or later"
+    if sys.version_info < (3, 12) and _FSTRING_MESSAGE.search(str(error.msg or "")):
+        return "this f-string may need Python 3.12 or later (PEP 701)"
+    return None
 
-    Raises ExtractionError exactly where `extract` refuses the file for nesting.
-    """
-    return _refuse_deep_nesting(text)
 
-
-def _extract(
-    text: str, relpath: str, module: str, is_package: bool, names: frozenset[str]
-) -> FileFacts:
-    syntax_tree = _refuse_deep_nesting(text)
+def parse(text: str) -> ast.Module:
+    """CPython's tree of `text`, or ExtractionError with CPython's message and position."""
     try:
-        tree = cst.parse_module(text)
-    except cst.ParserSyntaxError as error:
+        with warnings.catch_warnings(), frame_budget():
+            # The user's own oddities (`"\d"`, `x is 1`) warn; they are not ours to print.
+            warnings.simplefilter("ignore")
+            return ast.parse(text)
+    except SyntaxError as error:
+        running = f"{sys.version_info[0]}.{sys.version_info[1]}"
+        message = f"syntax error at line {error.lineno}, column {error.offset}: {error.msg}"
+        newer = _newer_python(text, error)
+        if newer is not None:
+            message += f" ({newer}; migrator runs on Python {running})"
+        raise ExtractionError(message) from None
+    except (RecursionError, MemoryError):
         raise ExtractionError(
-            f"syntax error at line {error.raw_line}, column {error.raw_column}: "
-            f"{str(error.message).splitlines()[0]}"
+            "too deeply nested for Python's own parser (it gave up building the tree); skipped"
         ) from None
-    except RecursionError:
-        raise ExtractionError("too deeply nested to parse (recursion limit)") from None
-    from migrator.positions import Aligner, Misaligned
+    except ValueError as error:
+        raise ExtractionError(f"not Python source: {error}") from None
 
-    try:
-        # CPython's parser already placed every node we report; LibCST's position
-        # pass (code generation of the whole module) is only the fallback.
-        visitor: _Extractor | None = None
-        if syntax_tree is not None and Aligner.usable(text):
-            aligner = Aligner(syntax_tree, text)
-            try:
-                visitor = _Extractor(relpath, module, is_package, names, aligner, aligner)
-                visitor.walk(tree)
-                visitor.finish()
-                aligner.check()
-            except Misaligned:
-                visitor = None
-        if visitor is None:
-            positions = MetadataWrapper(tree, unsafe_skip_copy=True).resolve(PositionProvider)
-            visitor = _Extractor(relpath, module, is_package, names, positions)
-            visitor.walk(tree)
-            visitor.finish()
-    except RecursionError:
-        raise ExtractionError("too deeply nested to analyse (recursion limit)") from None
-    suppressions = tuple(
+
+def suppression_comments(text: str) -> tuple[tuple[int, str], ...]:
+    """(line, comment) of each `# migrator: ignore` comment: only lines naming `migrator`."""
+    if "migrator" not in text:
+        return ()
+    return tuple(
         (number, match.group(0))
         for number, line in enumerate(text.splitlines(), start=1)
         if "migrator" in line and (match := SUPPRESSION_RE.search(line))
     )
+
+
+def extract(
+    text: str, relpath: str, module: str, is_package: bool, names: frozenset[str]
+) -> FileFacts:
+    """Facts of the file `text` (raises ExtractionError when CPython cannot parse it)."""
+    return extract_tree(parse(text), text, relpath, module, is_package, names)
+
+
+def extract_tree(
+    tree: ast.Module,
+    text: str,
+    relpath: str,
+    module: str,
+    is_package: bool,
+    names: frozenset[str],
+) -> FileFacts:
+    """Facts of a file already parsed by `parse` (one parse per file)."""
+    walker = _Walker(_Source(text), module, is_package, names)
+    walker.module(tree)
     return FileFacts(
         relpath=relpath,
         module=module,
         is_package=is_package,
-        bindings=tuple(visitor.module_bindings),
-        classes=tuple(visitor.classes),
-        functions=tuple(visitor.functions),
-        calls=tuple(visitor.calls),
-        suppressions=suppressions,
+        bindings=tuple(walker.bindings),
+        classes=tuple(walker.classes),
+        functions=tuple(walker.functions),
+        calls=tuple(walker.calls),
+        suppressions=suppression_comments(text),
     )
 
 
-#: CPython's tokenizer refuses more than 200 nested brackets; so do we, before LibCST.
-_MAX_BRACKET_DEPTH = 200
+# ---------------------------------------------------------------- the source text
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+_BLANK = frozenset(" \t\x0c\r\n\\")
 
 
-def _refuse_deep_nesting(text: str) -> ast.Module | None:
-    """Raise ExtractionError for input nested too deeply for LibCST's native parser.
+class _Source:
+    """The file's text, split into lines the way CPython counts them (on demand)."""
 
-    LibCST's parser overflows the C stack (a segmentation fault that kills the whole
-    run) on a few thousand nested brackets or a long chain such as `a.a.a...`.
-    CPython's own parser, written in C, refuses such input with an exception, so it
-    goes first: where it fails for nesting or recursion, the file is refused here;
-    where it fails for another syntax error, a plain bracket count stands in.
-    Returns CPython's tree when it parsed, for its positions.
-    """
-    import warnings
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._starts: list[int] | None = None
+        self._lines: list[str] | None = None
 
+    def _split(self) -> None:
+        starts: list[int] = []
+        lines: list[str] = []
+        for match in _LINE.finditer(self.text):
+            starts.append(match.start())
+            lines.append(match.group(0))
+        starts.append(len(self.text))
+        self._starts = starts
+        self._lines = lines
+
+    def line(self, number: int) -> str:
+        if self._lines is None:
+            self._split()
+        assert self._lines is not None
+        return self._lines[number - 1] if 0 < number <= len(self._lines) else ""
+
+    def column(self, line: int, byte_offset: int) -> int:
+        """The character column of a UTF-8 byte offset into line `line` (1-based)."""
+        text = self.line(line)
+        if text.isascii():
+            return byte_offset
+        return len(text.encode("utf-8")[:byte_offset].decode("utf-8", errors="replace"))
+
+    def offset(self, line: int, byte_offset: int) -> int:
+        """The offset into the text of a position as `ast` gives it."""
+        if self._starts is None:
+            self._split()
+        assert self._starts is not None
+        if not 0 < line < len(self._starts):
+            return len(self.text)
+        return self._starts[line - 1] + self.column(line, byte_offset)
+
+    def range(self, node: ast.AST) -> tuple[int, int]:
+        """Text offsets of `node`, its own parentheses left out (as `ast` places it)."""
+        return (
+            self.offset(node.lineno, node.col_offset),  # type: ignore[attr-defined]
+            self.offset(node.end_lineno, node.end_col_offset),  # type: ignore[attr-defined]
+        )
+
+    def span(self, node: ast.AST) -> Span:
+        line: int = node.lineno  # type: ignore[attr-defined]
+        end_line: int = node.end_lineno  # type: ignore[attr-defined]
+        return Span(
+            line,
+            self.column(line, node.col_offset),  # type: ignore[attr-defined]
+            end_line,
+            self.column(end_line, node.end_col_offset),  # type: ignore[attr-defined]
+        )
+
+    def outer(self, start: int, end: int, floor: int = 0) -> tuple[int, int]:
+        """`start, end` widened over the parentheses that enclose exactly that range.
+
+        `floor`: the first offset that may belong to the node (after the opening
+        parenthesis of a call's arguments, which is not an argument's own).
+        """
+        text = self.text
+        size = len(text)
+        while True:
+            before = start - 1
+            while before >= floor and text[before] in _BLANK:
+                before -= 1
+            if before < floor or text[before] != "(":
+                return start, end
+            after = end
+            while after < size and text[after] in _BLANK:
+                after += 1
+            if after >= size or text[after] != ")":
+                return start, end
+            start, end = before, after + 1
+
+    def code(self, node: ast.AST, floor: int = 0, indent: str = "") -> str:
+        """The code of `node` with its own parentheses, as LibCST would print it alone.
+
+        LibCST keeps a line break inside brackets apart from the indentation of the
+        block the statement is in; printed alone, the node's later lines lose that
+        indentation (`indent`).
+        """
+        start, end = self.range(node)
+        if start < floor:
+            # A generator expression, the call's only argument, shares its parentheses.
+            start, end = floor, end - 1
+            while start < end and self.text[start] in _BLANK:
+                start += 1
+            while end > start and self.text[end - 1] in _BLANK:
+                end -= 1
+        else:
+            start, end = self.outer(start, end, floor)
+        code = self.text[start:end]
+        if indent and ("\n" in code or "\r" in code):
+            return _dedent(code, indent)
+        return code
+
+    def after_open_paren(self, start: int) -> int:
+        """The offset after the first `(` at or after `start`."""
+        found = self.text.find("(", start)
+        return found + 1 if found >= 0 else 0
+
+    def parenthesized(self, node: ast.Tuple) -> bool:
+        """Whether a tuple is written in parentheses of its own (`x[(a, b)]`, not `x[a, b]`)."""
+        if not node.elts:
+            return True
+        start = self.range(node)[0]
+        first = self.outer(*self.range(node.elts[0]))[0]
+        return start < first
+
+
+def _dedent(code: str, indent: str) -> str:
+    """`code` with `indent` removed from each line that follows a line break in brackets."""
+    import io
+    import tokenize
+
+    lines = _LINE.findall(code)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return ast.parse(text)
-    except (RecursionError, MemoryError):
-        raise ExtractionError("too deeply nested to parse (recursion limit); skipped") from None
-    except SyntaxError as error:
-        message = str(error.msg or "")
-        if (
-            "nested" in message
-            or "too complex" in message
-            or _bracket_depth(text) > _MAX_BRACKET_DEPTH
-        ):
-            raise ExtractionError(
-                f"too deeply nested to parse ({message or 'recursion limit'}); skipped"
-            ) from None
-        # CPython's verdict and place (1-based line and column, as its traceback
-        # shows them): that is the parser the code will run under.
-        raise ExtractionError(
-            f"syntax error at line {error.lineno}, column {error.offset}: {message}"
-        ) from None
-    except ValueError:
-        pass  # null bytes and the like: LibCST reports them
-    return None
-
-
-def _bracket_depth(text: str) -> int:
-    depth = deepest = 0
-    for char in text:
-        if char in "([{":
-            depth += 1
-            if depth > deepest:
-                deepest = depth
-        elif char in ")]}":
-            depth -= 1
-    return deepest
-
-
-def dotted_text(node: cst.CSTNode) -> str | None:
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        inner = dotted_text(node.value)
-        return f"{inner}.{node.attr.value}" if inner is not None else None
-    return None
-
-
-_EMPTY_MODULE = cst.Module(body=[])
-
-
-def code_of(node: cst.CSTNode) -> str:
-    return _EMPTY_MODULE.code_for_node(node)
-
-
-def _normalize(node: cst.CSTNode) -> str:
-    return re.sub(r"\s+", "", code_of(node))
-
-
-_HOOKS: dict[tuple[type, str, type], object] = {}
-
-
-class _FastVisitor(cst.CSTVisitor):
-    """A read-only CSTVisitor with cheaper traversal; same visits, same order.
-
-    LibCST's `node.visit(visitor)` rebuilds (and re-validates) every node it passes
-    through, since the same machinery serves transformers, looks up
-    `visit_<Node>` with a formatted `getattr` on every node, and calls
-    `visit_<Node>_<field>` hooks on every field. `walk` only reads: it visits the
-    children of each node in the order LibCST would (see `_child_fields`), looks
-    the per-type hooks up once per (visitor class, node type), and has no field
-    hooks (none of our visitors uses them). Profiling a cold audit showed the
-    rebuilding and dispatch to be about two thirds of extraction.
-    `tests/test_extract_walk.py` checks that `walk` and LibCST's own traversal see
-    the same nodes in the same order.
-    """
-
-    def walk(self, node: cst.CSTNode) -> None:
-        if self.on_visit(node):
-            kind = type(node)
-            fields = _FIELDS.get(kind)
-            if fields is None or (kind in _UNSEEN and _unseen_children(node)):
-                fields = _child_fields(node)
-            for name in fields:
-                value = getattr(node, name)
-                kind = type(value)
-                if kind is tuple or kind is list:
-                    for child in value:
-                        kind = type(child)
-                        if _ENTER.get(kind) or (kind not in _ENTER and _enter(kind)):
-                            self.walk(child)
-                elif _ENTER.get(kind) or (kind not in _ENTER and _enter(kind)):
-                    self.walk(value)
-        self.on_leave(node)
-
-    def _hook(self, prefix: str, node: cst.CSTNode) -> object:
-        key = (type(self), prefix, type(node))
-        try:
-            return _HOOKS[key]
-        except KeyError:
-            hook = getattr(type(self), f"{prefix}{type(node).__name__}", None)
-            _HOOKS[key] = hook
-            return hook
-
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        hook = self._hook("visit_", node)
-        if hook is None:
-            return True
-        return hook(self, node) is not False  # type: ignore[operator]
-
-    def on_leave(self, original_node: cst.CSTNode) -> None:
-        hook = self._hook("leave_", original_node)
-        if hook is not None:
-            hook(self, original_node)  # type: ignore[operator]
-
-    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
-        return None
-
-    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
-        return None
-
-
-#: Per node type, the fields that hold child nodes, in the order LibCST visits them.
-_FIELDS: dict[type, tuple[str, ...]] = {}
-#: Node types with fields LibCST skipped on the instance the order was learnt from
-#: (it visits some only when set, e.g. an f-string's `format_spec`).
-_UNSEEN: dict[type, tuple[str, ...]] = {}
-_SCALARS = (str, int, float, bool, bytes)
-
-
-class _FieldRecorder(cst.CSTVisitor):
-    """Records the fields LibCST's traversal enters, without descending into them."""
-
-    def __init__(self) -> None:
-        self.fields: list[str] = []
-
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        return False
-
-    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
-        self.fields.append(attribute)
-
-
-def _child_fields(node: cst.CSTNode) -> tuple[str, ...]:
-    """Learn, from LibCST itself, the order in which it visits the fields of `node`'s type.
-
-    One `_visit_and_replace_children` call with a recorder that never descends:
-    exact for the installed LibCST, whatever its version, at one node rebuild per
-    type. An order learnt from an instance that lacked an optional field is
-    merged with the one learnt when the field shows up (`_unseen_children`).
-    """
-    recorder = _FieldRecorder()
-    node._visit_and_replace_children(recorder)
-    seen = list(dict.fromkeys(recorder.fields))
-    kind = type(node)
-    for name in _FIELDS.get(kind, ()):
-        if name not in seen:
-            # Keep an earlier field after the one it followed before.
-            earlier = _FIELDS[kind]
-            index = earlier.index(name)
-            after = next((f for f in reversed(earlier[:index]) if f in seen), None)
-            seen.insert(seen.index(after) + 1 if after is not None else 0, name)
-    order = tuple(seen)
-    _FIELDS[kind] = order
-    unseen = tuple(
-        f.name
-        for f in fields_of(kind)
-        if f.name not in order and not isinstance(getattr(node, f.name), _SCALARS)
+        breaks = {
+            token.start[0]
+            for token in tokenize.generate_tokens(io.StringIO(f"({code})").readline)
+            if token.type == tokenize.NL or token.type == tokenize.NEWLINE
+        }
+    except (tokenize.TokenError, SyntaxError):
+        return code
+    return "".join(
+        line[len(indent) :] if number - 1 in breaks and line.startswith(indent) else line
+        for number, line in enumerate(lines, start=1)
     )
-    if unseen:
-        _UNSEEN[kind] = unseen
-    else:
-        _UNSEEN.pop(kind, None)
-    return order
 
 
-#: Nodes that hold only layout (whitespace, comments, brackets, punctuation,
-#: operators): no visitor of ours reacts to them or to anything inside them.
-_LAYOUT: tuple[type[cst.CSTNode], ...] = (
-    cst.BaseParenthesizableWhitespace,
-    cst.TrailingWhitespace,
-    cst.EmptyLine,
-    cst.Newline,
-    cst.Comment,
-    cst.LeftParen,
-    cst.RightParen,
-    cst.LeftSquareBracket,
-    cst.RightSquareBracket,
-    cst.LeftCurlyBrace,
-    cst.RightCurlyBrace,
-    cst.Comma,
-    cst.Dot,
-    cst.Colon,
-    cst.Semicolon,
-    cst.AssignEqual,
-    cst.BaseBinaryOp,
-    cst.BaseBooleanOp,
-    cst.BaseCompOp,
-    cst.BaseUnaryOp,
-    cst.BaseAugOp,
-)
-#: Per type of a field's value: does `walk` enter it (a node, not layout)? A dict
-#: lookup: `isinstance` against LibCST's abstract base classes is slow.
-_ENTER: dict[type, bool] = {}
+# ---------------------------------------------------------------- names as LibCST sees them
+
+#: LibCST parses these constants as names: `X = None` is an alias assignment there.
+_CONSTANT_NAMES = {None: "None", True: "True", False: "False"}
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+#: Statements and expressions whose target is bound without an alias value.
+_TARGET_ONLY = (ast.AugAssign, ast.NamedExpr, ast.For, ast.AsyncFor)
+#: `except*` (Python 3.11+); None before, which no node's type is.
+_TRY_STAR = getattr(ast, "TryStar", None)
+#: Nodes whose parent `_usage` needs: calls and what can stand between a call and its use.
+_PARENTED = (ast.Call, ast.Await, ast.Starred, ast.Tuple)
+_NESTED_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+#: Nodes that start a line of their block: a statement, an `except` or a `case` clause.
+_BLOCK_LEVEL = (ast.stmt, ast.ExceptHandler, ast.match_case)
 
 
-def _enter(kind: type) -> bool:
-    _ENTER[kind] = answer = issubclass(kind, cst.CSTNode) and not issubclass(kind, _LAYOUT)
-    return answer
+def _name(node: ast.AST) -> str | None:
+    """The identifier of a LibCST `Name`: an `ast.Name` or a named constant."""
+    if type(node) is ast.Name:
+        return node.id
+    if type(node) is ast.Constant and (node.value is None or type(node.value) is bool):
+        return _CONSTANT_NAMES[node.value]
+    return None
 
 
-def _unseen_children(node: cst.CSTNode) -> bool:
-    """Whether `node` has children in a field its type's learnt order lacks."""
-    for name in _UNSEEN[type(node)]:
-        value = getattr(node, name)
-        if isinstance(value, cst.CSTNode) or (isinstance(value, (tuple, list)) and value):
-            return True
-    return False
+def _is_name_or_attribute(node: ast.AST) -> bool:
+    return type(node) is ast.Attribute or _name(node) is not None
 
 
-class _BindingCollector(_FastVisitor):
+def _dotted(node: ast.AST) -> str | None:
+    parts: list[str] = []
+    while type(node) is ast.Attribute:
+        parts.append(node.attr)
+        node = node.value
+    base = _name(node)
+    if base is None:
+        return None
+    parts.append(base)
+    return ".".join(reversed(parts))
+
+
+def _is_none(node: ast.AST) -> bool:
+    return type(node) is ast.Constant and node.value is None
+
+
+def _start(node: ast.AST) -> tuple[int, int]:
+    return (node.lineno, node.col_offset)  # type: ignore[attr-defined]
+
+
+#: A call's arguments as LibCST lists them: (star, keyword, value) in source order.
+_Arg = tuple[str, "str | None", ast.expr]
+
+
+def _call_args(node: ast.Call) -> list[_Arg]:
+    if not node.keywords:
+        return [
+            ("*", None, arg.value) if type(arg) is ast.Starred else ("", None, arg)
+            for arg in node.args
+        ]
+    merged: list[tuple[tuple[int, int], _Arg]] = []
+    for arg in node.args:
+        if type(arg) is ast.Starred:
+            merged.append((_start(arg), ("*", None, arg.value)))
+        else:
+            merged.append((_start(arg), ("", None, arg)))
+    for keyword in node.keywords:
+        if keyword.arg is None:
+            merged.append((_start(keyword), ("**", None, keyword.value)))
+        else:
+            merged.append((_start(keyword), ("", keyword.arg, keyword.value)))
+    merged.sort(key=lambda item: item[0])
+    return [arg for _, arg in merged]
+
+
+def _arguments_in_order(arguments: ast.arguments) -> list[ast.AST]:
+    """Each parameter's annotation, then its default, in source order."""
+    found: list[ast.AST] = []
+    positional = [*arguments.posonlyargs, *arguments.args]
+    defaults: list[ast.expr | None] = [None] * (len(positional) - len(arguments.defaults)) + list(
+        arguments.defaults
+    )
+    pairs: list[tuple[ast.arg, ast.expr | None]] = list(zip(positional, defaults, strict=True))
+    if arguments.vararg is not None:
+        pairs.append((arguments.vararg, None))
+    pairs.extend(zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True))
+    if arguments.kwarg is not None:
+        pairs.append((arguments.kwarg, None))
+    for arg, default in pairs:
+        if arg.annotation is not None:
+            found.append(arg.annotation)
+        if default is not None:
+            found.append(default)
+    return found
+
+
+def _children(node: ast.AST) -> list[ast.AST]:
+    """The children of `node` in source order (LibCST's visiting order)."""
+    kind = type(node)
+    if kind is ast.Call:
+        return [node.func, *(value for _, _, value in _call_args(node))]  # type: ignore[arg-type, attr-defined]
+    if kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
+        return [
+            *node.decorator_list,  # type: ignore[attr-defined]
+            *getattr(node, "type_params", ()),
+            *_arguments_in_order(node.args),  # type: ignore[attr-defined]
+            *([node.returns] if node.returns is not None else []),  # type: ignore[attr-defined]
+            *node.body,  # type: ignore[attr-defined]
+        ]
+    if kind is ast.ClassDef:
+        return [
+            *node.decorator_list,  # type: ignore[attr-defined]
+            *getattr(node, "type_params", ()),
+            *(b.value if type(b) is ast.Starred else b for b in node.bases),  # type: ignore[attr-defined]
+            *(k.value for k in node.keywords),  # type: ignore[attr-defined]
+            *node.body,  # type: ignore[attr-defined]
+        ]
+    if kind is ast.Lambda:
+        return [*_arguments_in_order(node.args), node.body]  # type: ignore[attr-defined]
+    if kind is ast.IfExp:
+        return [node.body, node.test, node.orelse]  # type: ignore[attr-defined]
+    if kind is ast.Dict:
+        found: list[ast.AST] = []
+        for key, value in zip(node.keys, node.values, strict=True):  # type: ignore[attr-defined]
+            if key is not None:
+                found.append(key)
+            found.append(value)
+        return found
+    return list(ast.iter_child_nodes(node))
+
+
+# ---------------------------------------------------------------- bindings of one scope
+
+
+class _Collector:
     """Names bound directly in one scope (not inside nested functions or classes)."""
 
-    def __init__(self, root: cst.CSTNode) -> None:
-        self.root = root
+    def __init__(self, walker: _Walker, root: ast.AST) -> None:
+        self.walker = walker
         self.found: dict[str, Bind] = {}
         self.globals: set[str] = set()
-        self.imports: list[tuple[str, str, int | None, str]] = []
-        self.star_imports: list[cst.ImportFrom] = []
+        #: (local name, how) of each `import ... as` and `from ... import`, in order.
+        self.imports: list[tuple[str, str]] = []
+        self.star_imports: list[ast.ImportFrom] = []
+        start: list[ast.AST]
+        if isinstance(root, _FUNCTIONS):
+            arguments = root.args
+            for arg in (*arguments.posonlyargs, *arguments.args):
+                self._add(arg.arg, Bind("local"))
+            if arguments.vararg is not None:
+                self._add(arguments.vararg.arg, Bind("local"))
+            for arg in arguments.kwonlyargs:
+                self._add(arg.arg, Bind("local"))
+            if arguments.kwarg is not None:
+                self._add(arguments.kwarg.arg, Bind("local"))
+            start = [*root.decorator_list, *_arguments_in_order(arguments)]
+            if root.returns is not None:
+                start.append(root.returns)
+            start.extend(root.body)
+        elif isinstance(root, ast.ClassDef):
+            start = [*root.decorator_list, *root.bases, *root.keywords, *root.body]
+        else:
+            start = list(ast.iter_child_nodes(root))
+        self._walk(start)
 
     def _add(self, name: str, bind: Bind) -> None:
         add_binding(self.found, name, bind)
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        if node is self.root:
-            return True
-        self._add(node.name.value, Bind("def"))
-        return False
+    def _target(self, target: ast.AST, value: ast.expr | None) -> None:
+        stack: list[tuple[ast.AST, ast.expr | None]] = [(target, value)]
+        while stack:
+            target, value = stack.pop()
+            kind = type(target)
+            if kind is ast.Name:
+                name = target.id  # type: ignore[attr-defined]
+                if value is not None and _is_name_or_attribute(value):
+                    self._add(name, Bind("alias", node=value))
+                elif value is not None and type(value) is ast.IfExp:
+                    self._add(name, Bind("choice", node=value))
+                else:
+                    self._add(name, Bind("local"))
+            elif kind is ast.Tuple or kind is ast.List:
+                stack.extend((element, None) for element in reversed(target.elts))  # type: ignore[attr-defined]
+            elif kind is ast.Starred:
+                stack.append((target.value, None))  # type: ignore[attr-defined]
 
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        if node is self.root:
-            return True
-        self._add(node.name.value, Bind("def"))
-        return False
+    def _walk(self, start: list[ast.AST]) -> None:
+        stack = list(reversed(start))
+        while stack:
+            node = stack.pop()
+            children = self._visit(node)
+            if children:
+                stack.extend(reversed(children))
 
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
-
-    def visit_ListComp(self, node: cst.ListComp) -> bool:
-        return False
-
-    def visit_SetComp(self, node: cst.SetComp) -> bool:
-        return False
-
-    def visit_DictComp(self, node: cst.DictComp) -> bool:
-        return False
-
-    def visit_GeneratorExp(self, node: cst.GeneratorExp) -> bool:
-        return False
-
-    def visit_Global(self, node: cst.Global) -> None:
-        self.globals.update(item.name.value for item in node.names)
-
-    def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
-        self.globals.update(item.name.value for item in node.names)
-
-    def visit_Import(self, node: cst.Import) -> None:
-        for alias in node.names:
-            dotted = dotted_text(alias.name) or ""
-            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                self._add(alias.asname.name.value, Bind("import", (dotted,)))
-                self.imports.append((alias.asname.name.value, dotted, None, "import-as"))
-            else:
-                top = dotted.split(".")[0]
-                self._add(top, Bind("import", (top,)))
-
-    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
-        if isinstance(node.names, cst.ImportStar):
-            self.star_imports.append(node)
-            return
-        base = dotted_text(node.module) if node.module is not None else ""
-        level = len(node.relative)
-        for alias in node.names:
-            name = dotted_text(alias.name) or ""
-            local = name
-            how = "import"
-            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                local = alias.asname.name.value
-                how = "import-as"
-            # Relative imports are resolved by the extractor, which knows the module.
-            self.imports.append((local, f"{base}.{name}" if base else name, level, how))
-            self._add(local, Bind("import", (f"\0{level}\0{base}\0{name}",)))
-
-    def _target(self, target: cst.BaseExpression, value: cst.BaseExpression | None) -> None:
-        if isinstance(target, cst.Name):
-            if value is not None and isinstance(value, (cst.Name, cst.Attribute)):
-                self._add(target.value, Bind("alias", node=value))
-            elif value is not None and isinstance(value, cst.IfExp):
-                self._add(target.value, Bind("choice", node=value))
-            else:
-                self._add(target.value, Bind("local"))
-        elif isinstance(target, (cst.Tuple, cst.List)):
-            for element in target.elements:
-                self._target(element.value, None)
-        elif isinstance(target, cst.StarredElement):
-            self._target(target.value, None)
-
-    def visit_Assign(self, node: cst.Assign) -> None:
-        for target in node.targets:
-            self._target(target.target, node.value if len(node.targets) == 1 else None)
-
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        self._target(node.target, node.value)
-
-    def visit_AugAssign(self, node: cst.AugAssign) -> None:
-        self._target(node.target, None)
-
-    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
-        self._target(node.target, None)
-
-    def visit_For(self, node: cst.For) -> None:
-        self._target(node.target, None)
-
-    def visit_AsyncFor(self, node: cst.For) -> None:
-        self._target(node.target, None)
-
-    def visit_WithItem(self, node: cst.WithItem) -> None:
-        if node.asname is not None:
-            self._target(node.asname.name, None)
-
-    def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
-        if node.name is not None and isinstance(node.name.name, cst.Name):
-            self._add(node.name.name.value, Bind("local"))
-
-    def visit_Param(self, node: cst.Param) -> None:
-        self._add(node.name.value, Bind("local"))
+    def _visit(self, node: ast.AST) -> list[ast.AST] | None:
+        """Record what `node` binds; the children to visit next."""
+        kind = type(node)
+        if kind is ast.FunctionDef or kind is ast.AsyncFunctionDef or kind is ast.ClassDef:
+            self._add(node.name, Bind("def"))  # type: ignore[attr-defined]
+            return None
+        if kind is ast.Lambda or kind in _COMPREHENSIONS:
+            return None
+        if kind is ast.Import:
+            for alias in node.names:  # type: ignore[attr-defined]
+                if alias.asname is not None:
+                    self._add(alias.asname, Bind("import", (alias.name,)))
+                    self.imports.append((alias.asname, "import-as"))
+                else:
+                    top = alias.name.split(".")[0]
+                    self._add(top, Bind("import", (top,)))
+            return None
+        if kind is ast.ImportFrom:
+            assert isinstance(node, ast.ImportFrom)
+            if node.names[0].name == "*":
+                self.star_imports.append(node)
+                return None
+            base = node.module or ""
+            for alias in node.names:
+                local, how = (alias.asname, "import-as") if alias.asname else (alias.name, "import")
+                self.imports.append((local, how))
+                qualified = self.walker.absolute(node.level, base, alias.name)
+                self._add(local, Bind("import", (qualified,)))
+            return None
+        if kind is ast.Assign:
+            assert isinstance(node, ast.Assign)
+            for target in node.targets:
+                self._target(target, node.value if len(node.targets) == 1 else None)
+        elif kind is ast.AnnAssign:
+            assert isinstance(node, ast.AnnAssign)
+            self._target(node.target, node.value)
+        elif kind in _TARGET_ONLY:
+            self._target(node.target, None)  # type: ignore[attr-defined]
+        elif kind is ast.withitem:
+            if node.optional_vars is not None:  # type: ignore[attr-defined]
+                self._target(node.optional_vars, None)  # type: ignore[attr-defined]
+        elif kind is ast.ExceptHandler:
+            if node.name is not None:  # type: ignore[attr-defined]
+                self._add(node.name, Bind("local"))  # type: ignore[attr-defined]
+        elif kind is ast.Global or kind is ast.Nonlocal:
+            self.globals.update(node.names)  # type: ignore[attr-defined]
+        elif kind is _TRY_STAR:
+            # LibCST's `except*` handlers are another node type, which binds nothing.
+            children: list[ast.AST] = list(node.body)  # type: ignore[attr-defined]
+            for handler in node.handlers:  # type: ignore[attr-defined]
+                children.extend(ast.iter_child_nodes(handler))
+            children.extend((*node.orelse, *node.finalbody))  # type: ignore[attr-defined]
+            return children
+        return list(ast.iter_child_nodes(node))
 
 
-class _Extractor(_FastVisitor):
+# ---------------------------------------------------------------- how a bound name is used
+
+#: Where a name occurs, as LibCST's parent node type says: a declaration to skip,
+#: the assignment's own target, a rebinding, or a use (with the escape it implies).
+_SKIP, _TARGET, _REBIND, _USE = "skip", "target", "rebind", "use"
+_ESCAPES = {
+    "return": "returned",
+    "yield": "yielded",
+    "arg": "passed to a call",
+    "element": "stored in a container",
+    "value": "stored or aliased",
+    "global": "declared global",
+}
+
+
+@dataclass
+class _Flow:
+    """Uses of a bound name in a function: escapes, reassignments and the count of uses."""
+
+    escape: str | None = None
+    reassigned: bool = False
+    uses: int = 0
+    #: Uses in the statements after the binding, in its block.
+    later_uses: int = 0
+
+
+def _name_kind(
+    parent: ast.AST, child: ast.AST, grandparent: ast.AST | None, source: _Source
+) -> str:
+    """What an `ast.Name` child of `parent` is, in LibCST's terms."""
+    kind = type(parent)
+    if kind is ast.Call:
+        return _USE if child is parent.func else "arg"  # type: ignore[attr-defined]
+    if kind is ast.keyword:
+        return "arg"
+    if kind is ast.Starred:
+        return "arg" if type(grandparent) in (ast.Call, ast.ClassDef) else "element"
+    if kind is ast.ClassDef:
+        return _USE if any(child is d for d in parent.decorator_list) else "arg"  # type: ignore[attr-defined]
+    if kind is ast.FunctionDef or kind is ast.AsyncFunctionDef or kind is ast.Lambda:
+        # A parameter's default: LibCST's parent is the `Param`, whose names it skips.
+        arguments = parent.args  # type: ignore[attr-defined]
+        if any(child is d for d in (*arguments.defaults, *arguments.kw_defaults)):
+            return _SKIP
+        return _USE
+    if kind is ast.Return:
+        return "return"
+    if kind is ast.Yield or kind is ast.YieldFrom:
+        return "yield"
+    if kind is ast.List or kind is ast.Set:
+        return "element"
+    if kind is ast.Tuple:
+        if type(grandparent) is ast.Subscript and grandparent.slice is parent:
+            return "element" if source.parenthesized(parent) else _USE  # type: ignore[arg-type]
+        return "element"
+    if kind is ast.Dict:
+        for key, value in zip(parent.keys, parent.values, strict=True):  # type: ignore[attr-defined]
+            if child is key or (child is value and key is not None):
+                return "element"
+        return _USE
+    if kind is ast.Assign:
+        return "value" if child is parent.value else _TARGET  # type: ignore[attr-defined]
+    if kind is ast.AnnAssign:
+        if child is parent.target:  # type: ignore[attr-defined]
+            return _TARGET
+        return "value" if child is parent.value else _USE  # type: ignore[attr-defined]
+    if kind is ast.AugAssign:
+        return _TARGET if child is parent.target else _USE  # type: ignore[attr-defined]
+    if kind is ast.For or kind is ast.AsyncFor or kind is ast.NamedExpr:
+        return _REBIND  # LibCST's check is on the parent's type: `for x in d` rebinds d
+    if kind is ast.withitem:
+        return _REBIND if child is parent.optional_vars else _USE  # type: ignore[attr-defined]
+    if kind is ast.Delete:
+        return "element" if len(parent.targets) > 1 else _USE  # type: ignore[attr-defined]
+    return _USE
+
+
+def _declared(node: ast.AST, name: str) -> Iterator[str]:
+    """The kinds of the names `node` holds as strings (not `ast.Name`) equal to `name`."""
+    kind = type(node)
+    if kind is ast.Global or kind is ast.Nonlocal:
+        for declared in node.names:  # type: ignore[attr-defined]
+            if declared == name:
+                yield "global"
+    elif kind is ast.alias:
+        if node.name.split(".")[0] == name:  # type: ignore[attr-defined]
+            yield _USE
+        if node.asname == name:  # type: ignore[attr-defined]
+            yield _REBIND
+    elif kind is ast.ImportFrom:
+        if node.module is not None and node.module.split(".")[0] == name:  # type: ignore[attr-defined]
+            yield _USE
+    elif kind is ast.ExceptHandler:
+        if node.name == name:  # type: ignore[attr-defined]
+            yield _REBIND
+    elif kind in (ast.MatchAs, ast.MatchStar):
+        if node.name == name:  # type: ignore[attr-defined]
+            yield _USE
+    elif kind is ast.MatchMapping:
+        if node.rest == name:  # type: ignore[attr-defined]
+            yield _USE
+    elif kind is ast.MatchClass:
+        for attribute in node.kwd_attrs:  # type: ignore[attr-defined]
+            if attribute == name:
+                yield _USE
+    elif kind.__name__ in ("TypeVar", "ParamSpec", "TypeVarTuple") and node.name == name:  # type: ignore[attr-defined]
+        yield _USE
+
+
+def _flow(
+    root: ast.AST, name: str, origin: ast.AST, later: Sequence[ast.AST], source: _Source
+) -> _Flow:
+    """How `name`, bound by the statement `origin`, is used in the function `root`."""
+    flow = _Flow()
+    later_ids = {id(statement) for statement in later}
+    # (node, parent, grandparent, closure depth, inside origin, inside a later statement)
+    stack: list[tuple[ast.AST, ast.AST | None, ast.AST | None, int, bool, bool]] = [
+        (root, None, None, 0, False, False)
+    ]
+    while stack:
+        node, parent, grandparent, depth, in_origin, in_later = stack.pop()
+        kinds: Iterator[str] | tuple[str, ...]
+        if type(node) is ast.Name:
+            if node.id != name:
+                continue
+            assert parent is not None
+            kinds = (_name_kind(parent, node, grandparent, source),)
+        else:
+            kinds = _declared(node, name)
+        for kind in kinds:
+            if kind == _SKIP:
+                continue
+            if kind == _TARGET:
+                if not in_origin:
+                    flow.reassigned = True
+                continue
+            if kind == _REBIND:
+                flow.reassigned = True
+                continue
+            flow.uses += 1
+            if in_later:
+                flow.later_uses += 1
+            if flow.escape is None:
+                if depth > 0:
+                    flow.escape = "captured by a closure"
+                elif kind in _ESCAPES:
+                    flow.escape = _ESCAPES[kind]
+        if type(node) is ast.Name:
+            continue
+        inner = depth + 1 if node is not root and isinstance(node, _NESTED_SCOPES) else depth
+        children = _children(node)
+        for child in reversed(children):
+            stack.append(
+                (
+                    child,
+                    node,
+                    parent,
+                    inner,
+                    in_origin or child is origin,
+                    in_later or id(child) in later_ids,
+                )
+            )
+    return flow
+
+
+def _block_of(root: ast.AST, statement: ast.AST) -> tuple[list[ast.stmt], int] | None:
+    """The statement list holding `statement` under `root`, and its index there."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        for _, value in ast.iter_fields(node):
+            if type(value) is list:
+                for index, item in enumerate(value):
+                    if item is statement:
+                        return value, index
+                stack.extend(item for item in value if isinstance(item, ast.AST))
+            elif isinstance(value, ast.AST):
+                stack.append(value)
+    return None
+
+
+# ---------------------------------------------------------------- the walk
+
+
+@dataclass
+class _Frame:
+    level: ScopeLevel
+    qualname: str
+    name: str | None
+    bindings: dict[str, Bind]
+    is_async: bool = False
+    globals: set[str] = field(default_factory=set)
+    function_index: int = -1
+    class_qualname: str | None = None
+    first_param: str | None = None
+    #: How many lambdas were open when the frame began (a lambda is its own function).
+    lambdas: int = 0
+    cached: bool = False
+    is_classmethod: bool = False
+    node: ast.AST | None = None
+    calls: list[str] = field(default_factory=list)
+    #: Locals annotated in the body, with the qualified names of their annotation.
+    annotated: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass
+class _ClassInfo:
+    node: ast.ClassDef
+    qualname: str
+    bases: tuple[str, ...]
+    init: tuple[str, ...] | None = None
+    star_kwargs: bool = False
+    #: `self.<name> = ...` in its methods.
+    attributes: set[str] = field(default_factory=set)
+
+
+#: An item of the walk's stack: a node to visit, or what to do when leaving one.
+_Item = ast.AST | Callable[[], None]
+
+
+class _Walker:
+    """Frames and name resolution over `ast`, in source order, with an explicit stack."""
+
     def __init__(
-        self,
-        relpath: str,
-        module: str,
-        is_package: bool,
-        names: frozenset[str],
-        positions: object,
-        aligner: Aligner | None = None,
+        self, source: _Source, module: str, is_package: bool, names: frozenset[str]
     ) -> None:
-        self.relpath = relpath
-        self.module = module
+        self.source = source
+        self.module_name = module
         self.is_package = is_package
         self.names = names
-        self.positions = positions
-        self.aligner = aligner
-        #: Calls whose span is filled in by `finish`: a `default_factory=` value is
-        #: recorded before the visitor reaches it, so its position is not known yet.
-        self._pending_spans: list[tuple[int, cst.CSTNode]] = []
         self.frames: list[_Frame] = []
-        self.ancestors: list[cst.CSTNode] = []
-        self.module_bindings: list[Binding] = []
+        self.classes_open: list[_ClassInfo] = []
+        self.lambdas = 0
+        self.star_modules: list[str] = []
+        self.bindings: list[Binding] = []
         self.classes: list[ClassFacts] = []
         self.functions: list[FunctionFacts] = []
         self.calls: list[CallFacts] = []
-        self.star_modules: list[str] = []
-        self._class_stack: list[dict[str, object]] = []
-        self._alias_lines: dict[str, int] = {}
-
-    # ------------------------------------------------------------ traversal plumbing
-
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        if self.aligner is not None:
-            self.aligner.note(node)
-        # Pushed before the visit_* hook runs, so hooks see the node itself at [-1].
-        self.ancestors.append(node)
-        if not super().on_visit(node):
-            self.ancestors.pop()
-            return False
-        return True
-
-    def on_leave(self, original_node: cst.CSTNode) -> None:
-        super().on_leave(original_node)
-        self.ancestors.pop()
-
-    def finish(self) -> None:
-        """Fill in the spans of the recorded calls (every node has been visited now)."""
-        for index, node in self._pending_spans:
-            self.calls[index] = replace(self.calls[index], span=self.span(node))
-        self._pending_spans.clear()
-
-    def span(self, node: cst.CSTNode) -> Span:
-        code_range: CodeRange = self.positions[node]  # type: ignore[index]
-        return Span(
-            code_range.start.line,
-            code_range.start.column,
-            code_range.end.line,
-            code_range.end.column,
-        )
-
-    # ------------------------------------------------------------ import resolution
+        self.alias_lines: dict[str, int] = {}
+        #: The parent of each call, await and starred expression (by id; the tree is alive).
+        self.parents: dict[int, ast.AST] = {}
+        #: The statement (or clause) being walked: its line's indentation is its block's.
+        self.statement: ast.AST | None = None
 
     def absolute(self, level: int, base: str, name: str) -> str:
-        return absolute_name(self.module, self.is_package, level, base, name)
-
-    def _collect(self, node: cst.CSTNode) -> _BindingCollector:
-        collector = _BindingCollector(node)
-        collector.walk(node)
-        for bind in collector.found.values():
-            if bind.kind == "import" and bind.targets and bind.targets[0].startswith("\0"):
-                _, level, base, name = bind.targets[0].split("\0")
-                bind.targets = (self.absolute(int(level), base, name),)
-        return collector
+        return absolute_name(self.module_name, self.is_package, level, base, name)
 
     # ------------------------------------------------------------ name resolution
 
-    def resolve_name(
-        self, expr: cst.BaseExpression, frames: Sequence[_Frame] | None = None
-    ) -> tuple[str, ...]:
-        """Qualified names `expr` may denote, or () when it is not a module-level name."""
+    def resolve(self, node: ast.AST, frames: Sequence[_Frame] | None = None) -> tuple[str, ...]:
+        """Qualified names `node` may denote, or () when it is not a module-level name."""
         frames = self.frames if frames is None else frames
-        if isinstance(expr, cst.Name):
-            return self._lookup(expr.value, frames)
-        if isinstance(expr, cst.Attribute):
-            return tuple(f"{q}.{expr.attr.value}" for q in self.resolve_name(expr.value, frames))
-        if isinstance(expr, cst.IfExp):
-            return self.resolve_name(expr.body, frames) + self.resolve_name(expr.orelse, frames)
-        return ()
+        found: list[str] = []
+        stack: list[tuple[ast.AST, str]] = [(node, "")]
+        while stack:
+            node, suffix = stack.pop()
+            name = _name(node)
+            if name is not None:
+                found.extend(q + suffix for q in self._lookup(name, frames))
+                continue
+            kind = type(node)
+            if kind is ast.Attribute:
+                stack.append((node.value, f".{node.attr}{suffix}"))  # type: ignore[attr-defined]
+            elif kind is ast.IfExp:
+                stack.append((node.orelse, suffix))  # type: ignore[attr-defined]
+                stack.append((node.body, suffix))  # type: ignore[attr-defined]
+        return tuple(found)
 
     def _lookup(self, name: str, frames: Sequence[_Frame]) -> tuple[str, ...]:
-        return lookup(name, frames, self.module, self.star_modules, self.resolve_name)
+        return lookup(name, frames, self.module_name, self.star_modules, self.resolve)
 
-    def is_choice(self, expr: cst.BaseExpression) -> bool:
-        if isinstance(expr, cst.IfExp):
-            return True
-        if isinstance(expr, cst.Name):
-            for frame in reversed(self.frames):
-                bind = frame.bindings.get(expr.value)
-                if bind is not None:
-                    return bind.kind == "choice" and frame.level is ScopeLevel.FUNCTION
-        return False
-
-    def interesting(self, written: str | None, targets: Sequence[str]) -> bool:
+    def interesting(self, written: str | None, targets: tuple[str, ...]) -> bool:
         return mentions(self.names, written, targets)
 
-    def annotation_names(self, annotation: cst.Annotation | None) -> tuple[str, ...]:
+    def annotation_names(self, annotation: ast.expr | None) -> tuple[str, ...]:
         if annotation is None:
             return ()
         found: list[str] = []
-        self._annotation(annotation.annotation, found, depth=0)
+        self._annotation(annotation, found, 0)
         return tuple(dict.fromkeys(found))
 
-    def _annotation(self, expr: cst.BaseExpression, found: list[str], depth: int) -> None:
+    def _annotation(self, expr: ast.AST, found: list[str], depth: int) -> None:
         if depth > 8:
             return
-        if isinstance(expr, (cst.Name, cst.Attribute)):
-            found.extend(self.resolve_name(expr, self.frames[:1] if self.frames else None))
-        elif isinstance(expr, cst.Subscript):
-            for element in expr.slice:
-                if isinstance(element.slice, cst.Index):
-                    self._annotation(element.slice.value, found, depth + 1)
-        elif isinstance(expr, cst.BinaryOperation):
-            self._annotation(expr.left, found, depth + 1)
-            self._annotation(expr.right, found, depth + 1)
-        elif isinstance(expr, cst.SimpleString):
+        kind = type(expr)
+        if kind is ast.Attribute or _name(expr) is not None:
+            found.extend(self.resolve(expr, self.frames[:1]))
+        elif kind is ast.Subscript:
+            inner = expr.slice  # type: ignore[attr-defined]
+            if type(inner) is ast.Tuple and not self.source.parenthesized(inner):
+                elements = [e.value if type(e) is ast.Starred else e for e in inner.elts]
+            else:
+                elements = [inner]
+            for element in elements:
+                if type(element) is not ast.Slice:
+                    self._annotation(element, found, depth + 1)
+        elif kind is ast.BinOp:
+            self._annotation(expr.left, found, depth + 1)  # type: ignore[attr-defined]
+            self._annotation(expr.right, found, depth + 1)  # type: ignore[attr-defined]
+        elif type(expr) is ast.Constant and type(expr.value) is str and self._simple_string(expr):
             try:
-                inner = cst.parse_expression(str(expr.evaluated_value))
-            except (cst.ParserSyntaxError, ValueError, TypeError):
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    inner_tree = ast.parse(expr.value, mode="eval")
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
                 return
-            self._annotation(inner, found, depth + 1)
+            self._annotation(inner_tree.body, found, depth + 1)
 
-    # ------------------------------------------------------------ scopes
+    def _simple_string(self, node: ast.Constant) -> bool:
+        """One string literal, not an implicit concatenation (which LibCST does not read)."""
+        import io
+        import tokenize
 
-    def visit_Module(self, node: cst.Module) -> None:
-        collector = self._collect(node)
-        frame = _Frame(ScopeLevel.MODULE, self.module, None, collector.found, node=node)
+        code = self.source.code(node)
+        try:
+            tokens = [
+                t
+                for t in tokenize.generate_tokens(io.StringIO(code).readline)
+                if t.type == tokenize.STRING
+            ]
+        except (tokenize.TokenError, SyntaxError):
+            return False
+        return len(tokens) == 1
+
+    # ------------------------------------------------------------ the walk
+
+    def walk(self, start: Sequence[ast.AST]) -> None:
+        stack: list[_Item] = list(reversed(start))
+        while stack:
+            item = stack.pop()
+            if not isinstance(item, ast.AST):
+                item()
+                continue
+            kind = type(item)
+            children: list[ast.AST]
+            if isinstance(item, _BLOCK_LEVEL):
+                self.statement = item
+            if kind is ast.Call:
+                children = self.call(item)  # type: ignore[arg-type]
+            elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
+                stack.append(self.function(item))  # type: ignore[arg-type]
+                children = _children(item)
+            elif kind is ast.ClassDef:
+                stack.append(self.class_(item))  # type: ignore[arg-type]
+                children = _children(item)
+            elif kind is ast.Lambda:
+                self.lambdas += 1
+                stack.append(self._leave_lambda)
+                children = _children(item)
+            else:
+                if kind is ast.Assign or kind is ast.AnnAssign:
+                    self._note_assignment(item)  # type: ignore[arg-type]
+                children = _children(item)
+            parents = self.parents
+            for child in reversed(children):
+                if isinstance(child, _PARENTED):
+                    parents[id(child)] = item
+                stack.append(child)
+
+    def _leave_lambda(self) -> None:
+        self.lambdas -= 1
+
+    def module(self, tree: ast.Module) -> None:
+        collector = _Collector(self, tree)
+        frame = _Frame(ScopeLevel.MODULE, self.module_name, None, collector.found, node=tree)
         self.frames.append(frame)
         for star in collector.star_imports:
-            base = dotted_text(star.module) if star.module is not None else ""
-            self.star_modules.append(self.absolute(len(star.relative), base or "", "").rstrip("."))
-        for local, _target, _level, how in collector.imports:
-            bind = collector.found.get(local)
-            if bind is not None and bind.kind == "import":
-                line = 0
-                self.module_bindings.append(
-                    Binding(f"{self.module}.{local}", bind.targets[0], line, how)
-                )
-        # Import lines: found with a cheap second pass over top-level statements.
-
-    def _import_lines(self, node: cst.Module) -> None:
-        lines: dict[str, int] = {}
-        for statement in node.body:
-            if isinstance(statement, cst.SimpleStatementLine):
-                for small in statement.body:
-                    if isinstance(small, (cst.Import, cst.ImportFrom)) and not isinstance(
-                        getattr(small, "names", None), cst.ImportStar
-                    ):
-                        for alias in small.names:  # type: ignore[union-attr]
-                            local = (
-                                alias.asname.name.value  # type: ignore[union-attr]
-                                if alias.asname is not None
-                                else (dotted_text(alias.name) or "").split(".")[0]
-                            )
-                            lines.setdefault(f"{self.module}.{local}", self.span(small).line)
-        self.module_bindings = [
-            Binding(b.name, b.target, lines.get(b.name, b.line), b.how)
-            for b in self.module_bindings
+            self.star_modules.append(self.absolute(star.level, star.module or "", "").rstrip("."))
+        imports = [
+            (local, how)
+            for local, how in collector.imports
+            if (bind := collector.found.get(local)) is not None and bind.kind == "import"
         ]
-
-    def leave_Module(self, original_node: cst.Module) -> None:
-        # After the visit: with CPython's positions, an import is placed once visited.
-        self._import_lines(original_node)
-        module_frame = self.frames[0]
-        for name, bind in module_frame.bindings.items():
+        self.walk(tree.body)
+        lines: dict[str, int] = {}
+        for statement in tree.body:
+            if type(statement) is ast.Import or type(statement) is ast.ImportFrom:
+                for alias in statement.names:
+                    if alias.name == "*":
+                        break
+                    local = alias.asname or alias.name.split(".")[0]
+                    lines.setdefault(local, statement.lineno)
+        for local, how in imports:
+            target = collector.found[local].targets[0]
+            self.bindings.append(
+                Binding(f"{self.module_name}.{local}", target, lines.get(local, 0), how)
+            )
+        for name, bind in frame.bindings.items():
             if bind.kind == "alias" and bind.count == 1 and bind.node is not None:
-                targets = self.resolve_name(bind.node, [module_frame])
+                targets = self.resolve(bind.node, [frame])
                 if targets:
-                    self.module_bindings.append(
+                    self.bindings.append(
                         Binding(
-                            f"{self.module}.{name}",
+                            f"{self.module_name}.{name}",
                             targets[0],
-                            self._alias_lines.get(name, 0),
+                            self.alias_lines.get(name, 0),
                             "assign",
                         )
                     )
         self.frames.pop()
 
-    def visit_Assign(self, node: cst.Assign) -> None:
-        if len(self.frames) == 1 and len(node.targets) == 1:
-            target = node.targets[0].target
-            if isinstance(target, cst.Name):
-                self._alias_lines.setdefault(target.value, self.span(node).line)
+    def _note_assignment(self, node: ast.Assign | ast.AnnAssign) -> None:
+        frame = self.frames[-1]
+        if type(node) is ast.Assign:
+            targets = node.targets
+            if len(self.frames) == 1 and len(targets) == 1 and type(targets[0]) is ast.Name:
+                self.alias_lines.setdefault(targets[0].id, node.lineno)
+        else:
+            target = node.target  # type: ignore[union-attr]
+            targets = [target]
+            if frame.level is ScopeLevel.FUNCTION and type(target) is ast.Name:
+                frame.annotated[target.id] = self.annotation_names(node.annotation)  # type: ignore[union-attr]
+        if frame.first_param and self.classes_open:
+            # `self.user_context = ...` in a method: the class has a context attribute.
+            for target in targets:
+                if type(target) is ast.Attribute and _name(target.value) == frame.first_param:
+                    self.classes_open[-1].attributes.add(target.attr)
 
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+    def _decorator_name(self, expr: ast.expr) -> str:
+        if type(expr) is ast.Call:
+            expr = expr.func
+        resolved = self.resolve(expr, self.frames[:1])
+        if resolved:
+            return resolved[0]
+        return _dotted(expr) or ""
+
+    def _names_a_class(self, frame: _Frame, name: str) -> bool:
+        """`name.attr = ...` stores on a class: `cls` in a classmethod, or a class by name."""
+        if frame.is_classmethod and name == frame.first_param:
+            return True
+        if any(info.node.name == name for info in self.classes_open):
+            return True
+        bind = self.frames[0].bindings.get(name)
+        return bind is not None and bind.kind == "def" and name[:1].isupper()
+
+    def class_(self, node: ast.ClassDef) -> Callable[[], None]:
         outer = self.frames[-1]
-        qualname = f"{outer.qualname}.{node.name.value}"
+        qualname = f"{outer.qualname}.{node.name}"
         bases = tuple(
             target
-            for arg in node.bases
-            if arg.keyword is None
-            for target in self.resolve_name(arg.value)
+            for base in node.bases
+            for target in self.resolve(base.value if type(base) is ast.Starred else base)
         )
-        collector = self._collect(node)
+        collector = _Collector(self, node)
         self.frames.append(
-            _Frame(ScopeLevel.CLASS, qualname, node.name.value, collector.found, node=node)
+            _Frame(ScopeLevel.CLASS, qualname, node.name, collector.found, node=node)
         )
-        self._class_stack.append(
-            {
-                "node": node,
-                "qualname": qualname,
-                "bases": bases,
-                "init": None,
-                "kw": False,
-                "attrs": set(),
-            }
-        )
+        info = _ClassInfo(node, qualname, bases)
+        self.classes_open.append(info)
 
-    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
-        info = self._class_stack.pop()
-        self.frames.pop()
-        self.classes.append(
-            ClassFacts(
-                name=original_node.name.value,
-                qualname=str(info["qualname"]),
-                line=self.span(original_node).line,
-                bases=info["bases"],  # type: ignore[arg-type]
-                init_params=info["init"],  # type: ignore[arg-type]
-                init_star_kwargs=bool(info["kw"]),
-                self_attributes=tuple(sorted(info["attrs"])),  # type: ignore[call-overload]
+        def leave() -> None:
+            self.classes_open.pop()
+            self.frames.pop()
+            self.classes.append(
+                ClassFacts(
+                    name=node.name,
+                    qualname=qualname,
+                    line=node.lineno,
+                    bases=bases,
+                    init_params=info.init,
+                    init_star_kwargs=info.star_kwargs,
+                    self_attributes=tuple(sorted(info.attributes)),
+                )
             )
-        )
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        return leave
+
+    def function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> Callable[[], None]:
         outer = self.frames[-1]
-        qualname = f"{outer.qualname}.{node.name.value}"
-        collector = self._collect(node)
+        qualname = f"{outer.qualname}.{node.name}"
+        collector = _Collector(self, node)
         class_qualname = outer.qualname if outer.level is ScopeLevel.CLASS else None
-        decorators = [self._decorator_name(d.decorator) for d in node.decorators]
-        params = [*node.params.posonly_params, *node.params.params]
-        first_param = params[0].name.value if params else None
+        decorators = [self._decorator_name(d) for d in node.decorator_list]
+        arguments = node.args
+        params = [*arguments.posonlyargs, *arguments.args]
+        first_param = params[0].arg if params else None
+        is_async = type(node) is ast.AsyncFunctionDef
         frame = _Frame(
             ScopeLevel.FUNCTION,
             qualname,
-            node.name.value,
+            node.name,
             collector.found,
-            is_async=node.asynchronous is not None,
+            is_async=is_async,
             globals=collector.globals,
             function_index=len(self.functions),
-            cached=any(d in CACHE_DECORATORS for d in decorators),
             class_qualname=class_qualname,
             first_param=first_param if class_qualname else None,
+            lambdas=self.lambdas,
+            cached=any(d in CACHE_DECORATORS for d in decorators),
             is_classmethod="classmethod" in decorators,
             node=node,
-        )
-        all_params = [
-            *node.params.posonly_params,
-            *node.params.params,
-            *node.params.kwonly_params,
-        ]
-        param_facts = tuple(
-            ParamFacts(p.name.value, self.annotation_names(p.annotation), p.annotation is not None)
-            for p in all_params
         )
         self.functions.append(
             FunctionFacts(
                 qualname=qualname,
-                name=node.name.value,
-                is_async=frame.is_async,
-                line=self.span(node).line,
-                params=param_facts,
+                name=node.name,
+                is_async=is_async,
+                line=node.lineno,
+                params=tuple(
+                    ParamFacts(p.arg, self.annotation_names(p.annotation), p.annotation is not None)
+                    for p in (*params, *arguments.kwonlyargs)
+                ),
                 annotated_locals=(),
                 class_qualname=class_qualname,
                 calls=(),
             )
         )
         self.frames.append(frame)
-        if class_qualname and node.name.value == "__init__" and self._class_stack:
-            info = self._class_stack[-1]
-            positional = [p.name.value for p in params[1:]]
-            info["init"] = tuple(positional)
-            info["kw"] = isinstance(node.params.star_kwarg, cst.Param)
+        if class_qualname and node.name == "__init__" and self.classes_open:
+            info = self.classes_open[-1]
+            info.init = tuple(p.arg for p in params[1:])
+            info.star_kwargs = arguments.kwarg is not None
 
-    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
-        frame = self.frames.pop()
-        facts = self.functions[frame.function_index]
-        locals_ = tuple(
-            ParamFacts(name, names, True) for name, names in getattr(frame, "annotated", {}).items()
-        )
-        self.functions[frame.function_index] = FunctionFacts(
-            qualname=facts.qualname,
-            name=facts.name,
-            is_async=facts.is_async,
-            line=facts.line,
-            params=facts.params,
-            annotated_locals=locals_,
-            class_qualname=facts.class_qualname,
-            calls=tuple(dict.fromkeys(frame.calls)),
-        )
+        def leave() -> None:
+            self.frames.pop()
+            self.functions[frame.function_index] = replace(
+                self.functions[frame.function_index],
+                annotated_locals=tuple(
+                    ParamFacts(name, found, True) for name, found in frame.annotated.items()
+                ),
+                calls=tuple(dict.fromkeys(frame.calls)),
+            )
 
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        frame = self.frames[-1]
-        if frame.level is ScopeLevel.FUNCTION and isinstance(node.target, cst.Name):
-            annotated: dict[str, tuple[str, ...]] = frame.__dict__.setdefault("annotated", {})
-            annotated[node.target.value] = self.annotation_names(node.annotation)
-
-    def visit_Attribute(self, node: cst.Attribute) -> None:
-        # `self.user_context = ...` in a method: the class has a context attribute.
-        frame = self.frames[-1] if self.frames else None
-        if (
-            frame is not None
-            and frame.first_param
-            and self._class_stack
-            and isinstance(node.value, cst.Name)
-            and node.value.value == frame.first_param
-            and len(self.ancestors) >= 2
-        ):
-            parent = self.ancestors[-2]
-            if isinstance(parent, cst.AssignTarget) or (
-                isinstance(parent, cst.AnnAssign) and parent.target is node
-            ):
-                attrs = self._class_stack[-1]["attrs"]
-                attrs.add(node.attr.value)  # type: ignore[attr-defined]
-
-    def _decorator_name(self, expr: cst.BaseExpression) -> str:
-        if isinstance(expr, cst.Call):
-            expr = expr.func
-        resolved = self.resolve_name(expr, self.frames[:1])
-        if resolved:
-            return resolved[0]
-        return dotted_text(expr) or ""
+        return leave
 
     # ------------------------------------------------------------ calls
 
-    def visit_Call(self, node: cst.Call) -> None:
+    def call(self, node: ast.Call) -> list[ast.AST]:
+        """Record what the call is; its children (callee, then argument values)."""
         frame = self.frames[-1]
         func = node.func
-        targets = self.resolve_name(func)
-        if frame.level is ScopeLevel.FUNCTION and targets:
-            frame.calls.append(targets[0])
-        elif frame.level is ScopeLevel.FUNCTION:
-            text = dotted_text(func)
-            if (
-                text
+        targets = self.resolve(func)
+        written = _dotted(func)
+        if frame.level is ScopeLevel.FUNCTION:
+            if targets:
+                frame.calls.append(targets[0])
+            elif (
+                written
                 and frame.first_param
-                and text.startswith(frame.first_param + ".")
+                and written.startswith(frame.first_param + ".")
                 and frame.class_qualname
             ):
-                frame.calls.append(f"{frame.class_qualname}.{text.split('.', 1)[1]}")
+                frame.calls.append(f"{frame.class_qualname}.{written.split('.', 1)[1]}")
+        args = _call_args(node)
+        self._sites(node, targets, written, args)
+        return [func, *(value for _, _, value in args)]
 
-        for arg in node.args:
-            if arg.keyword is not None and arg.keyword.value in FACTORY_KEYWORDS:
-                ref_targets = self.resolve_name(arg.value)
-                if ref_targets and self.interesting(dotted_text(arg.value), ref_targets):
-                    self._record(
-                        node, arg.value, CallForm.FACTORY_REF, ref_targets, (), at=arg.value
-                    )
-
-        base_init = self._base_init(node)
+    def _sites(
+        self, node: ast.Call, targets: tuple[str, ...], written: str | None, args: list[_Arg]
+    ) -> None:
+        func = node.func
+        for _, keyword, value in args:
+            if keyword in FACTORY_KEYWORDS:
+                ref_targets = self.resolve(value)
+                if ref_targets and self.interesting(_dotted(value), ref_targets):
+                    self._record(node, value, CallForm.FACTORY_REF, ref_targets, [], site=value)
+        base_init = self._base_init(func, args)
         if base_init is not None:
-            bases, args = base_init
-            self._record(node, func, CallForm.BASE_INIT, bases, args)
+            self._record(node, func, CallForm.BASE_INIT, *base_init)
             return
-        if (
-            targets
-            and "functools.partial" in targets
-            and node.args
-            and node.args[0].keyword is None
-        ):
-            inner = node.args[0].value
-            inner_targets = self.resolve_name(inner)
-            if inner_targets and self.interesting(dotted_text(inner), inner_targets):
-                self._record(node, inner, CallForm.PARTIAL, inner_targets, node.args[1:])
+        if targets and "functools.partial" in targets and args and args[0][1] is None:
+            inner = args[0][2]
+            inner_targets = self.resolve(inner)
+            if inner_targets and self.interesting(_dotted(inner), inner_targets):
+                self._record(node, inner, CallForm.PARTIAL, inner_targets, args[1:])
             return
-        written = dotted_text(func)
-        if self.is_choice(func):
+        if self._is_choice(func):
             if targets and self.interesting(None, targets):
-                self._record(node, func, CallForm.RUNTIME_CHOICE, targets, node.args)
+                self._record(node, func, CallForm.RUNTIME_CHOICE, targets, args)
             return
         if targets and self.interesting(written, targets):
-            self._record(node, func, CallForm.CALL, targets, node.args)
+            self._record(node, func, CallForm.CALL, targets, args)
 
-    def _base_init(self, node: cst.Call) -> tuple[tuple[str, ...], Sequence[cst.Arg]] | None:
-        func = node.func
-        if not (isinstance(func, cst.Attribute) and func.attr.value == "__init__"):
+    def _is_choice(self, func: ast.expr) -> bool:
+        if type(func) is ast.IfExp:
+            return True
+        name = _name(func)
+        if name is not None:
+            for frame in reversed(self.frames):
+                bind = frame.bindings.get(name)
+                if bind is not None:
+                    return bind.kind == "choice" and frame.level is ScopeLevel.FUNCTION
+        return False
+
+    def _base_init(
+        self, func: ast.expr, args: list[_Arg]
+    ) -> tuple[tuple[str, ...], list[_Arg]] | None:
+        if not (type(func) is ast.Attribute and func.attr == "__init__"):
             return None
         frame = self.frames[-1]
         if (
             frame.level is not ScopeLevel.FUNCTION
             or frame.name != "__init__"
-            or not self._class_stack
+            or not self.classes_open
         ):
             return None
         value = func.value
-        if (
-            isinstance(value, cst.Call)
-            and isinstance(value.func, cst.Name)
-            and value.func.value == "super"
-        ):
-            return self._class_stack[-1]["bases"], node.args  # type: ignore[return-value]
-        if isinstance(value, (cst.Name, cst.Attribute)):
-            resolved = self.resolve_name(value)
-            if resolved and node.args and node.args[0].keyword is None:
-                return resolved, node.args[1:]
+        if type(value) is ast.Call and _name(value.func) == "super":
+            return self.classes_open[-1].bases, args
+        if _is_name_or_attribute(value):
+            resolved = self.resolve(value)
+            if resolved and args and args[0][1] is None:
+                return resolved, args[1:]
         return None
+
+    def _floor(self, node: ast.AST) -> int:
+        """Where `node`'s own parentheses may start: after its parent's argument list opens."""
+        parent = self.parents.get(id(node))
+        if type(parent) is ast.Call and node is not parent.func:
+            return self.source.after_open_paren(
+                self.source.outer(*self.source.range(parent.func))[1]
+            )
+        if type(parent) is ast.ClassDef and not any(node is d for d in parent.decorator_list):
+            return self.source.after_open_paren(self.source.range(parent)[0])
+        if type(parent) is ast.withitem and isinstance(self.statement, (ast.With, ast.AsyncWith)):
+            return self._with_floor(self.statement)
+        return 0
+
+    def _with_floor(self, statement: ast.With | ast.AsyncWith) -> int:
+        """After the parenthesis that `with (...):` puts around all its items, if any
+        (LibCST's `With.lpar`), else 0."""
+        source = self.source
+        text = source.text
+        start = source.range(statement)[0] + len("with")
+        if type(statement) is ast.AsyncWith:
+            start = text.index("with", start) + len("with")
+        while start < len(text) and text[start] in _BLANK:
+            start += 1
+        if start >= len(text) or text[start] != "(":
+            return 0
+        last = statement.items[-1]
+        node = last.optional_vars if last.optional_vars is not None else last.context_expr
+        end = source.outer(*source.range(node), start + 1)[1]
+        while end < len(text) and text[end] in _BLANK:
+            end += 1
+        return start + 1 if end < len(text) and text[end] == ")" else 0
 
     def _record(
         self,
-        node: cst.Call,
-        callee: cst.BaseExpression,
+        node: ast.Call,
+        callee: ast.expr,
         form: CallForm,
         targets: tuple[str, ...],
-        args: Sequence[cst.Arg],
-        at: cst.CSTNode | None = None,
+        args: list[_Arg],
+        site: ast.expr | None = None,
     ) -> None:
+        source = self.source
+        indent = self._indent()
+        # The arguments' parentheses start after the call's own.
+        floor = source.after_open_paren(source.outer(*source.range(node.func))[1])
         positional: list[ArgFacts] = []
         keywords: list[tuple[str, ArgFacts]] = []
         star_args = star_kwargs = False
-        for arg in args:
-            facts = ArgFacts(code_of(arg.value), _is_none(arg.value))
-            if arg.star == "*":
+        for star, keyword, value in args:
+            facts = ArgFacts(source.code(value, floor, indent), _is_none(value))
+            if star == "*":
                 star_args = True
-            elif arg.star == "**":
+            elif star == "**":
                 star_kwargs = True
-            elif arg.keyword is not None:
-                keywords.append((arg.keyword.value, facts))
+            elif keyword is not None:
+                keywords.append((keyword, facts))
             else:
                 positional.append(facts)
-        frame = self.frames[-1]
-        function_frame = next(
-            (f for f in reversed(self.frames) if f.level is ScopeLevel.FUNCTION), None
-        )
-        if function_frame is not None and self._inside_lambda(function_frame):
+        function = next((f for f in reversed(self.frames) if f.level is ScopeLevel.FUNCTION), None)
+        if function is not None and self.lambdas > function.lambdas:
             # A lambda body is its own synchronous function: nothing can be awaited there.
-            function_frame = None
+            function = None
+        prefix = self.module_name + "."
+        frame = self.frames[-1]
         scope = Scope(
             level=frame.level,
-            function=function_frame.qualname.removeprefix(self.module + ".")
-            if function_frame
-            else None,
-            is_async=function_frame.is_async if function_frame else False,
-            class_name=str(self._class_stack[-1]["qualname"]).removeprefix(self.module + ".")
-            if self._class_stack
+            function=function.qualname.removeprefix(prefix) if function else None,
+            is_async=function.is_async if function else False,
+            class_name=self.classes_open[-1].qualname.removeprefix(prefix)
+            if self.classes_open
             else None,
         )
         bound_name, escape, cm_eligible, storage, awaited = self._usage(node, form)
-        storage = placed_storage(frame.level, storage, frame.cached)
-        site = at if at is not None else node
-        self._pending_spans.append((len(self.calls), site))
+        at = site if site is not None else node
+        if callee is node.func and at is not callee:
+            callee_text = source.code(callee, source.range(node)[0], indent)
+        else:
+            callee_text = source.code(callee, floor, indent)
+        site_floor = floor if site is not None else self._floor(node)
         self.calls.append(
             CallFacts(
-                span=Span(0, 0, 0, 0),
+                span=source.span(at),
                 form=form,
-                callee_text=code_of(callee),
+                callee_text=callee_text,
                 targets=targets,
                 positional=tuple(positional),
                 keywords=tuple(keywords),
                 star_args=star_args,
                 star_kwargs=star_kwargs,
                 scope=scope,
-                function=function_frame.function_index if function_frame else -1,
+                function=function.function_index if function else -1,
                 bound_name=bound_name,
                 escape=escape,
                 cm_eligible=cm_eligible,
-                storage=storage,
-                normalized=_normalize(site),
+                storage=placed_storage(frame.level, storage, frame.cached),
+                normalized=re.sub(r"\s+", "", source.code(at, site_floor)),
                 awaited=awaited,
             )
         )
 
-    def _inside_lambda(self, frame: _Frame) -> bool:
-        for ancestor in reversed(self.ancestors):
-            if ancestor is frame.node:
-                return False
-            if isinstance(ancestor, cst.Lambda):
-                return True
-        return False
+    def _indent(self) -> str:
+        statement = self.statement
+        if statement is None:
+            return ""
+        line = self.source.line(statement.lineno)  # type: ignore[attr-defined]
+        return line[: len(line) - len(line.lstrip(" \t\x0c"))]
 
     def _usage(
-        self, node: cst.Call, form: CallForm
+        self, node: ast.Call, form: CallForm
     ) -> tuple[str | None, str | None, bool, Storage | None, bool]:
-        """How the call's result is used: bound name, escape, context-manager eligibility, storage."""
-        if form in {CallForm.FACTORY_REF, CallForm.BASE_INIT}:
+        """How the call's result is used: bound name, escape, context-manager eligibility,
+        storage, awaited."""
+        if form is CallForm.FACTORY_REF or form is CallForm.BASE_INIT:
             return None, None, False, None, False
-        # ancestors[-1] is the call itself.
-        index = len(self.ancestors) - 2
-        child: cst.CSTNode = node
+        parents = self.parents
+        child: ast.AST = node
+        parent = parents.get(id(node))
         awaited = False
-        while index >= 0 and isinstance(
-            self.ancestors[index], (cst.Await, cst.ParenthesizedWhitespace)
-        ):
-            awaited = awaited or isinstance(self.ancestors[index], cst.Await)
-            child = self.ancestors[index]
-            index -= 1
-        parent = self.ancestors[index] if index >= 0 else None
-        frame = self.frames[-1]
-        if isinstance(parent, cst.Return):
+        while type(parent) is ast.Await:
+            awaited = True
+            child = parent
+            parent = parents.get(id(parent))
+        kind = type(parent)
+        if kind is ast.Return:
             return None, "returned", False, None, awaited
-        if isinstance(parent, (cst.Yield, cst.From)):
+        if kind is ast.Yield or kind is ast.YieldFrom:
             return None, "yielded", False, None, awaited
-        if isinstance(parent, cst.Arg):
+        if kind is ast.Call and child is not parent.func:  # type: ignore[union-attr]
             return None, "passed to a call", False, None, awaited
-        if isinstance(parent, (cst.Element, cst.DictElement)):
+        if kind is ast.ClassDef and not any(child is d for d in parent.decorator_list):  # type: ignore[union-attr]
+            return None, "passed to a call", False, None, awaited
+        if kind is ast.List or kind is ast.Set:
             return None, "stored in a container", False, None, awaited
-        if (
-            isinstance(parent, (cst.Assign, cst.AnnAssign))
-            and getattr(parent, "value", None) is child
-        ):
-            targets = (
-                [t.target for t in parent.targets]
-                if isinstance(parent, cst.Assign)
-                else [parent.target]
-            )
-            storage: Storage | None = None
-            escape: str | None = None
-            for target in targets:
-                if isinstance(target, cst.Attribute):
-                    owner = target.value
-                    if (
-                        isinstance(owner, cst.Name)
-                        and frame.level is ScopeLevel.FUNCTION
-                        and self._names_a_class(frame, owner.value)
-                    ):
-                        storage = Storage.CLASS_ATTRIBUTE
-                    escape = "stored on an attribute"
-                elif isinstance(target, cst.Subscript):
-                    escape = "stored in a container"
-                elif isinstance(target, cst.Name):
-                    if frame.level is ScopeLevel.FUNCTION and target.value in frame.globals:
-                        storage = Storage.GLOBAL
-                        escape = "stored in a module global"
-                else:
-                    escape = "unpacked"
-            if escape is not None or len(targets) != 1 or not isinstance(targets[0], cst.Name):
-                return None, escape, False, storage, awaited
-            name = targets[0].value
-            if frame.level is not ScopeLevel.FUNCTION:
-                return name, None, False, None, awaited
-            escape, cm = self._binding_flow(frame, parent, name)
-            # `d: T = Call()` keeps its annotation only under the factory rewrite.
-            cm = cm and isinstance(parent, cst.Assign)
-            return name, escape, cm and not awaited, None, awaited
+        if kind is ast.Tuple and not self._subscript_elements(parent):  # type: ignore[arg-type]
+            return None, "stored in a container", False, None, awaited
+        if kind is ast.Dict:
+            for key, value in zip(parent.keys, parent.values, strict=True):  # type: ignore[union-attr]
+                if child is key or (child is value and key is not None):
+                    return None, "stored in a container", False, None, awaited
+        if (kind is ast.Assign or kind is ast.AnnAssign) and parent.value is child:  # type: ignore[union-attr]
+            return self._assigned(parent, awaited)  # type: ignore[arg-type]
         return None, None, False, None, awaited
 
-    def _names_a_class(self, frame: _Frame, name: str) -> bool:
-        """`name.attr = ...` stores on a class: `cls` in a classmethod, or a class by name."""
-        if frame.is_classmethod and name == frame.first_param:
-            return True
-        enclosing = any(
-            isinstance(c["node"], cst.ClassDef) and c["node"].name.value == name
-            for c in self._class_stack
+    def _subscript_elements(self, node: ast.Tuple) -> bool:
+        """Whether the tuple is a subscript's unparenthesized elements (`x[a, b]`)."""
+        parent = self.parents.get(id(node))
+        return (
+            type(parent) is ast.Subscript
+            and parent.slice is node
+            and not self.source.parenthesized(node)
         )
-        return enclosing or self._is_module_class(name)
 
-    def _is_module_class(self, name: str) -> bool:
-        bind = self.frames[0].bindings.get(name)
-        return bind is not None and bind.kind == "def" and name[:1].isupper()
+    def _assigned(
+        self, parent: ast.Assign | ast.AnnAssign, awaited: bool
+    ) -> tuple[str | None, str | None, bool, Storage | None, bool]:
+        frame = self.frames[-1]
+        targets = parent.targets if type(parent) is ast.Assign else [parent.target]  # type: ignore[union-attr]
+        storage: Storage | None = None
+        escape: str | None = None
+        for target in targets:
+            kind = type(target)
+            if kind is ast.Attribute:
+                owner = cast(ast.Attribute, target).value
+                if (
+                    type(owner) is ast.Name
+                    and frame.level is ScopeLevel.FUNCTION
+                    and self._names_a_class(frame, owner.id)
+                ):
+                    storage = Storage.CLASS_ATTRIBUTE
+                escape = "stored on an attribute"
+            elif kind is ast.Subscript:
+                escape = "stored in a container"
+            elif _name(target) is not None:
+                if frame.level is ScopeLevel.FUNCTION and _name(target) in frame.globals:
+                    storage = Storage.GLOBAL
+                    escape = "stored in a module global"
+            else:
+                escape = "unpacked"
+        if escape is not None or len(targets) != 1 or _name(targets[0]) is None:
+            return None, escape, False, storage, awaited
+        name = _name(targets[0])
+        assert name is not None
+        if frame.level is not ScopeLevel.FUNCTION:
+            return name, None, False, None, awaited
+        assert frame.node is not None
+        escape, cm = self._binding_flow(frame.node, parent, name)
+        # `d: T = Call()` keeps its annotation only under the factory rewrite.
+        cm = cm and type(parent) is ast.Assign
+        return name, escape, cm and not awaited, None, awaited
 
     def _binding_flow(
-        self, frame: _Frame, assign: cst.CSTNode, name: str
+        self, function: ast.AST, assign: ast.stmt, name: str
     ) -> tuple[str | None, bool]:
-        """Escape and context-manager eligibility of `name = Call()` inside `frame`'s function."""
-        statement_index = len(self.ancestors) - 1
-        while statement_index >= 0 and self.ancestors[statement_index] is not assign:
-            statement_index -= 1
-        line = self.ancestors[statement_index - 1] if statement_index >= 1 else None
-        block = self.ancestors[statement_index - 2] if statement_index >= 2 else None
-        simple = (
-            isinstance(line, cst.SimpleStatementLine)
-            and len(line.body) == 1
-            and isinstance(block, cst.IndentedBlock)
+        """Escape and context-manager eligibility of `name = Call()` inside `function`."""
+        block = _block_of(function, assign)
+        later: Sequence[ast.stmt] = ()
+        simple = False
+        if block is not None:
+            statements, index = block
+            later = statements[index + 1 :]
+            simple = self._alone_on_its_lines(statements, index)
+        flow = _flow(function, name, assign, later, self.source)
+        cm = (
+            simple
+            and flow.escape is None
+            and not flow.reassigned
+            and flow.uses > 0
+            and flow.later_uses == flow.uses
         )
-        assert frame.node is not None
-        flow = _FlowVisitor(name, assign)
-        flow.walk(frame.node)
-        escape = flow.escape
-        cm = simple and escape is None and not flow.reassigned and flow.uses > 0
-        if cm and isinstance(block, cst.IndentedBlock) and line is not None:
-            position = next(i for i, s in enumerate(block.body) if s is line)
-            later = block.body[position + 1 :]
-            counter = _UseCounter(name)
-            for statement in later:
-                counter.walk(statement)
-            cm = counter.count == flow.uses
-        return escape, cm
+        return flow.escape, cm
 
-
-class _FlowVisitor(_FastVisitor):
-    """Uses of a bound name in a function: escapes, reassignments and the count of uses."""
-
-    def __init__(self, name: str, origin: cst.CSTNode) -> None:
-        self.name = name
-        self.origin = origin
-        self.stack: list[cst.CSTNode] = []
-        self.escape: str | None = None
-        self.reassigned = False
-        self.uses = 0
-        self.depth = 0
-
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        if self.stack and isinstance(node, _NESTED_SCOPES):
-            self.depth += 1
-        self.stack.append(node)
-        if isinstance(node, cst.Name) and node.value == self.name:
-            self._name(node)
-        return True
-
-    def on_leave(self, original_node: cst.CSTNode) -> None:
-        self.stack.pop()
-        if self.stack and isinstance(original_node, _NESTED_SCOPES):
-            self.depth -= 1
-
-    def _note(self, reason: str) -> None:
-        if self.escape is None:
-            self.escape = reason
-
-    def _name(self, node: cst.Name) -> None:
-        parent = self.stack[-2] if len(self.stack) >= 2 else None
-        if isinstance(parent, cst.Attribute) and parent.attr is node:
-            return  # `x.name`: another object's attribute
-        if isinstance(parent, (cst.Param, cst.FunctionDef, cst.ClassDef)):
-            return
-        if isinstance(parent, cst.AssignTarget) or (
-            isinstance(parent, (cst.AnnAssign, cst.AugAssign)) and parent.target is node
-        ):
-            if not any(n is self.origin for n in self.stack):
-                self.reassigned = True
-            return
-        if isinstance(parent, (cst.For, cst.AsName, cst.NamedExpr)):
-            self.reassigned = True
-            return
-        if isinstance(parent, cst.Arg) and parent.keyword is node:
-            return
-        self.uses += 1
-        if self.depth > 0:
-            self._note("captured by a closure")
-        elif isinstance(parent, cst.Return):
-            self._note("returned")
-        elif isinstance(parent, (cst.Yield, cst.From)):
-            self._note("yielded")
-        elif isinstance(parent, cst.Arg):
-            self._note("passed to a call")
-        elif isinstance(parent, (cst.Element, cst.DictElement, cst.StarredElement)):
-            self._note("stored in a container")
-        elif (
-            isinstance(parent, (cst.Assign, cst.AnnAssign))
-            and getattr(parent, "value", None) is node
-        ):
-            self._note("stored or aliased")
-        elif isinstance(parent, (cst.Global, cst.Nonlocal, cst.NameItem)):
-            self._note("declared global")
-
-
-class _UseCounter(_FastVisitor):
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.count = 0
-        self.stack: list[cst.CSTNode] = []
-
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        self.stack.append(node)
-        if isinstance(node, cst.Name) and node.value == self.name:
-            parent = self.stack[-2] if len(self.stack) >= 2 else None
-            if (
-                not (isinstance(parent, cst.Attribute) and parent.attr is node)
-                and not isinstance(
-                    parent, (cst.Param, cst.FunctionDef, cst.ClassDef, cst.AssignTarget)
-                )
-                and not (isinstance(parent, cst.Arg) and parent.keyword is node)
-            ):
-                self.count += 1
-        return True
-
-    def on_leave(self, original_node: cst.CSTNode) -> None:
-        self.stack.pop()
-
-
-def _is_none(expr: cst.BaseExpression) -> bool:
-    return isinstance(expr, cst.Name) and expr.value == "None"
+    def _alone_on_its_lines(self, statements: list[ast.stmt], index: int) -> bool:
+        """A statement of an indented block with no other statement on its lines
+        (LibCST: a one-statement `SimpleStatementLine` in an `IndentedBlock`)."""
+        statement = statements[index]
+        if index > 0 and statements[index - 1].end_lineno == statement.lineno:
+            return False
+        if index + 1 < len(statements) and statements[index + 1].lineno == statement.end_lineno:
+            return False
+        line = self.source.line(statement.lineno)
+        prefix = line.encode("utf-8")[: statement.col_offset]
+        return not prefix.strip()

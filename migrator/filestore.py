@@ -18,6 +18,7 @@ of its earlier content.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import multiprocessing
 import os
@@ -173,39 +174,23 @@ def _needles(words: Sequence[bytes], shortest: int = 8) -> tuple[bytes, ...]:
 
 
 def identifiers_mention(
-    text: str,
-    names: frozenset[str],
-    imported_only: frozenset[str] = frozenset(),
-    tree: Any = None,
+    tree: ast.Module, names: frozenset[str], imported_only: frozenset[str] = frozenset()
 ) -> bool:
-    """Whether one of `names` is used as a Python identifier in `text` (by CPython's `ast`).
+    """Whether one of `names` is used as a Python identifier in the parsed file `tree`.
 
-    LibCST extraction records only what an identifier written in the file leads to
-    (a call's callee, an import, a base class, a name bound here; a string
-    annotation resolves only through a name bound here or a star import). A file
-    whose words match only inside strings or comments therefore yields no sites,
-    and CPython's parser, written in C, says so at a fraction of LibCST's cost:
-    profiling showed a 290 kB data module that lists "Dispatcher" as a job title
-    taking longer to extract than all the real sites of the corpus together.
-    Returns True (extract with LibCST) whenever `ast` cannot tell: a syntax error,
-    newer syntax, too deep nesting, or a star import. `tree` is `ast`'s tree of
-    `text` when the caller has it.
+    Extraction records only what an identifier written in the file leads to (a
+    call's callee, an import, a base class, a name bound here; a string annotation
+    resolves only through a name bound here or a star import). A file whose words
+    match only inside strings or comments therefore yields no sites, and one walk
+    over its tree says so more cheaply than extracting it: profiling showed a 290 kB
+    data module that lists "Dispatcher" as a job title taking longer to extract than
+    all the real sites of the corpus together. A star import answers True.
 
     A name in `imported_only` (an alias discovered in another module) counts only
     where it is imported or read as an attribute: a class of the same name defined
     and used in this file is a different object (twisted's IRC tests define their own
     `Dispatcher`, which made a 100 kB file the longest job of a cold run).
     """
-    import ast
-    import warnings
-
-    if tree is None:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                tree = ast.parse(text)
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            return True
     local_names = names - imported_only
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute):
@@ -242,22 +227,24 @@ ExtractJob = tuple[str, bytes, str, bool, frozenset[str], frozenset[str]]
 
 
 def extract_source(job: ExtractJob) -> ExtractResult:
-    """Decode and extract one file's bytes. Never raises for a bad file.
+    """Decode, parse (once) and extract one file's bytes. Never raises for a bad file.
 
     `imported_only` are names found by alias discovery (not written in a rule): a
     file can only reach them through an import or an attribute.
     """
-    from migrator.extract import ExtractionError, extract
+    from migrator.extract import ExtractionError, extract_tree, parse
 
     relpath, raw, module, is_package, names, imported_only = job
     try:
-        source = decode(raw)
-        if not identifiers_mention(source.text, names, imported_only):
+        text = decode(raw).text
+        tree = parse(text)
+        if not identifiers_mention(tree, names, imported_only):
             return relpath, None, None
-        return relpath, extract(source.text, relpath, module, is_package, names), None
+        return relpath, extract_tree(tree, text, relpath, module, is_package, names), None
     except (SourceError, ExtractionError) as error:
         return relpath, None, str(error)
     except RecursionError:
+        # Not expected: every walk of the tree keeps its own stack.
         return relpath, None, "too deeply nested to analyse (recursion limit); skipped"
     except Exception as error:
         return (
@@ -267,80 +254,13 @@ def extract_source(job: ExtractJob) -> ExtractResult:
         )
 
 
-def extract_linked_source(job: ExtractJob) -> tuple[ExtractResult, bool]:
-    """`extract_source` for a file whose own findings are not reported.
-
-    Such a file only has to be linked: its facts come from CPython's `ast`
-    (`migrator.links`), unless `ast` cannot parse it or it nests too deeply; then
-    LibCST extracts it in full, and the flag says so.
-    """
-    from migrator.extract import ExtractionError
-
-    relpath, raw, module, is_package, names, imported_only = job
-    try:
-        source = decode(raw)
-        try:
-            facts = _linked(source.text, relpath, module, is_package, names, imported_only)
-        except RecursionError:
-            facts = None  # LibCST gives the verdict on a tree this deep
-    except (SourceError, ExtractionError) as error:
-        return (relpath, None, str(error)), False
-    except Exception as error:
-        return (
-            (
-                relpath,
-                None,
-                f"internal error while analysing ({type(error).__name__}: {error}); "
-                "please report it",
-            ),
-            False,
-        )
-    if facts is _IRRELEVANT:
-        return (relpath, None, None), False
-    if facts is not None:
-        return (relpath, facts, None), False  # type: ignore[return-value]
-    return extract_source(job), True
-
-
-#: `_linked`'s answer for a file that names no word as an identifier.
-_IRRELEVANT = object()
-
-
-def _linked(
-    text: str,
-    relpath: str,
-    module: str,
-    is_package: bool,
-    names: frozenset[str],
-    imported_only: frozenset[str] | None,
-) -> object:
-    """Link facts, `_IRRELEVANT`, or None where LibCST must decide.
-
-    `imported_only` None: a caller file, linked whatever words it holds.
-    """
-    from migrator.extract import frame_budget, parse_for_links
-    from migrator.links import extract_links, too_deep
-
-    with frame_budget():
-        tree = parse_for_links(text)  # raises where `extract` refuses the nesting
-        if tree is None or too_deep(tree):
-            return None
-        if imported_only is not None and not identifiers_mention(text, names, imported_only, tree):
-            return _IRRELEVANT
-        return extract_links(tree, relpath, module, is_package, names)
-
-
 def _extract_caller(job: ExtractJob) -> FileFacts | None:
-    """Facts of a caller file: its link facts are all the call graph needs."""
+    """Facts of a caller file (no rule names: its functions and what they call)."""
     from migrator.extract import ExtractionError, extract
 
     relpath, raw, module, is_package, _, _ = job
     try:
-        text = decode(raw).text
-        facts = _linked(text, relpath, module, is_package, frozenset(), None)
-        if isinstance(facts, FileFacts):
-            return facts
-        return extract(text, relpath, module, is_package, frozenset())
+        return extract(decode(raw).text, relpath, module, is_package, frozenset())
     except (SourceError, ExtractionError, RecursionError):
         return None  # not a candidate: its problems are reported when it becomes one
 
@@ -431,52 +351,29 @@ class Store:
         return changed
 
     def extract(
-        self,
-        wanted: Mapping[str, frozenset[str]],
-        rule_names: frozenset[str],
-        focus: frozenset[str] | None = None,
+        self, wanted: Mapping[str, frozenset[str]], rule_names: frozenset[str]
     ) -> list[ExtractResult]:
-        """Extract the files of `wanted` with the names each mentions, through the cache.
-
-        When `focus` is given, only its files are reported on: the others are only
-        linked (`extract_linked_source`), with full facts where linking needs them.
-        """
+        """Extract the files of `wanted` with the names each mentions, through the cache."""
         results: list[ExtractResult] = []
-        #: (job, key of full facts, key of link facts, only linked)
-        pending: list[tuple[ExtractJob, str | None, str | None, bool]] = []
+        pending: list[tuple[ExtractJob, str | None]] = []
         for relpath in sorted(wanted):
             present = wanted[relpath]
             raw = self.contents[relpath]
             module, is_package = module_name(relpath, self.root, self.config.source_roots)
-            linked = focus is not None and relpath not in focus
-            key = link_key = None
+            key = None
             if self.cache is not None:
                 key = FactsCache.key(raw, relpath, self.rules_digest, present, module, is_package)
                 cached = self.cache.lookup(key)
-                if cached is None and linked:
-                    # Link facts depend on the names: they record the calls of those.
-                    link_key = FactsCache.key(
-                        raw, relpath, f"{self.rules_digest}/links", present, module, is_package
-                    )
-                    cached = self.cache.lookup(link_key)
                 if cached is not None:
                     facts = cached if isinstance(cached, FileFacts) else None
                     results.append((relpath, facts, None))
                     self._tick("analyse", 1)
                     continue
-            job = (relpath, raw, module, is_package, present, present - rule_names)
-            pending.append((job, key, link_key, linked))
-        keys = {job[0]: (key, link_key) for job, key, link_key, _ in pending}
-        done: list[tuple[ExtractResult, bool]] = [
-            (result, True)
-            for result in self._map(extract_source, [p[0] for p in pending if not p[3]])
-        ]
-        done.extend(self._map(extract_linked_source, [p[0] for p in pending if p[3]]))
-        for (relpath, facts, error), full in done:
-            key, link_key = keys[relpath]
-            store_key = key if full else link_key
-            if self.cache is not None and store_key is not None and error is None:
-                self.cache.put(store_key, facts if facts is not None else IRRELEVANT_ENTRY)
+            pending.append(((relpath, raw, module, is_package, present, present - rule_names), key))
+        done = self._map(extract_source, [job for job, _ in pending])
+        for (_, key), (relpath, facts, error) in zip(pending, done, strict=True):
+            if self.cache is not None and key is not None and error is None:
+                self.cache.put(key, facts if facts is not None else IRRELEVANT_ENTRY)
             results.append((relpath, facts, error))
             self._tick("analyse", 1)
         return sorted(results, key=_first)
@@ -580,7 +477,7 @@ def _serve(connection: Connection, store: Store) -> None:
     # The parent's SIGTERM handler (`engine._terminate_as_exit`) is not the worker's:
     # a worker told to terminate does so.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    import migrator.extract  # noqa: F401  (LibCST is needed by every share)
+    import migrator.extract  # noqa: F401  (needed by every share)
 
     def tick(phase: str, done: int) -> None:
         if done:
@@ -746,22 +643,12 @@ class WorkerStores:
         }
 
     def extract(
-        self,
-        wanted: Mapping[str, frozenset[str]],
-        rule_names: frozenset[str],
-        focus: frozenset[str] | None = None,
+        self, wanted: Mapping[str, frozenset[str]], rule_names: frozenset[str]
     ) -> list[ExtractResult]:
         shares = self._by_owner(wanted)
         answers = self._ask(
             {
-                w: (
-                    "extract",
-                    (
-                        {r: wanted[r] for r in share},
-                        rule_names,
-                        None if focus is None else focus.intersection(share),
-                    ),
-                )
+                w: ("extract", ({r: wanted[r] for r in share}, rule_names))
                 for w, share in shares.items()
             }
         )

@@ -15,12 +15,11 @@ so the last point equals `migrator audit` of a clean checkout of HEAD.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from migrator import engine as _engine
 from migrator.classify import Classifier
 from migrator.config import DEFAULT_EXCLUDES, Config
 from migrator.discovery import is_test_path, module_name_in
@@ -32,12 +31,6 @@ from migrator.resolve import Linker
 from migrator.rules import RuleSet
 
 _PARALLEL_THRESHOLD = 12
-
-#: The engine's check that a file uses a name as an identifier (not only in strings
-#: or comments); without it every candidate is extracted, which finds the same sites.
-_mentions: Callable[[str, frozenset[str], frozenset[str]], bool] | None = getattr(
-    _engine, "_identifiers_mention", None
-)
 
 __all__ = ["GitError", "History", "HistoryStats", "module_for", "read_history"]
 
@@ -82,26 +75,16 @@ def module_for(
 def _extract_blob(
     job: tuple[_FactsKey, bytes, frozenset[str]],
 ) -> tuple[_FactsKey, FileFacts | None, str | None]:
-    """Worker: decode and extract one blob, as `migrator.engine` does a file.
+    """Worker: decode and extract one blob exactly as `migrator.engine` does a file.
 
     (key, None, None) means the blob mentions the names only in strings or comments.
     """
-    from migrator.extract import ExtractionError, extract
-    from migrator.source import SourceError, decode
+    from migrator.filestore import extract_source
 
     key, raw, imported_only = job
     _, relpath, module, is_package, names = key
-    try:
-        text = decode(raw).text
-        if _mentions is not None and not _mentions(text, names, imported_only):
-            return key, None, None
-        return key, extract(text, relpath, module, is_package, names), None
-    except (SourceError, ExtractionError) as error:
-        return key, None, str(error)
-    except RecursionError:
-        return key, None, "too deeply nested to analyse (recursion limit); skipped"
-    except Exception as error:  # one bad file must never stop the run
-        return key, None, f"internal error while analysing ({type(error).__name__}: {error})"
+    _, facts, error = extract_source((relpath, raw, module, is_package, names, imported_only))
+    return key, facts, error
 
 
 def _folder(relpath: str) -> str:

@@ -1,13 +1,12 @@
-"""The scope model both extractors share: bindings, import resolution, name lookup.
+"""The scope model of the extractor: bindings, import resolution, name lookup.
 
-`migrator.extract` (over LibCST) and `migrator.links` (over CPython's `ast`) must
-give the same facts for the same file (`tests/test_links.py`). The rules that do
-not depend on the tree's node types live here, once: how a second binding of a
-name changes its kind, how a relative import becomes a qualified name, how a
-name is looked up through module, class and function frames, which calls are
-worth recording, and where a created object is stored because of where the call
-is. The node types stay with each extractor: a binding's `node` is the tree's
-own expression, handed back to that extractor's `resolve` to follow an alias.
+The rules that do not depend on the tree's node types live here: how a second
+binding of a name changes its kind, how a relative import becomes a qualified
+name, how a name is looked up through module, class and function frames, which
+calls are worth recording, and where a created object is stored because of where
+the call is. The node types stay with `migrator.extract`: a binding's `node` is
+the tree's own expression, handed back to the extractor's `resolve` to follow an
+alias.
 """
 
 from __future__ import annotations
