@@ -130,6 +130,9 @@ def plan_rewrite(rules: RuleSet, finding: Finding, call: cst.Call, manager: bool
             rule.arguments,
             rule.context_parameter,
         )
+    if finding.signature is not None:
+        # The audit read the call through an older signature (`legacy_signatures`).
+        signature = finding.signature
     if any(arg.star for arg in call.args):
         return None
     positional = [arg for arg in call.args if arg.keyword is None]

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter, defaultdict
+from dataclasses import dataclass, replace
 
+from migrator.evidence import Evidence, Verdict, context_evidence, ordinal
 from migrator.facts import ArgFacts, CallFacts, CallForm, FileFacts, FunctionFacts, Storage
 from migrator.mapping import bind_call, map_arguments
 from migrator.model import Finding, FixAction, FixPlan, Kind, ManualReason, ScopeLevel
@@ -37,6 +39,12 @@ _MESSAGES: dict[ManualReason, str] = {
     ManualReason.NO_CONTEXT_IN_SCOPE: "No user context is in scope; pass a UserExecutionContext into this "
     "function first.",
     ManualReason.NO_FACTORY: "The rule pack names no factory for this class.",
+    ManualReason.CONTEXT_MISMATCH: "The value in the user context's place is not evidently a user "
+    "context; check which signature the call was written for, pass the context by keyword, or "
+    "list the old signature under the class's `legacy_signatures` in the rule pack.",
+    ManualReason.FACTORY_INTERNAL: "This construction is part of a factory's own implementation "
+    "(or of a module a rewrite would import into itself); it is where the request-scoped "
+    "dispatcher is made, not a site to move onto the factory.",
 }
 
 
@@ -178,7 +186,17 @@ class Classifier:
                 _placement_plan(call) or _manual(ManualReason.INDIRECT_CONSTRUCTION),
                 "the class is passed as a factory and called without a user context",
             )
-        context_value = context_argument(call, member)
+        reading = self.read_context(facts, call, member)
+        if reading.state == "mismatch":
+            return self._finding(
+                facts,
+                call,
+                match,
+                Kind.UNCERTAIN,
+                test_code,
+                _manual(ManualReason.CONTEXT_MISMATCH, reading.sentence),
+                reading.sentence,
+            )
         if member.init_without_context:
             kind, why = (
                 Kind.SINGLETON,
@@ -186,9 +204,9 @@ class Classifier:
             )
         elif call.storage is not None:
             kind, why = Kind.SINGLETON, _storage_text(call.storage)
-        elif context_value == "present":
+        elif reading.state == "present":
             kind, why = Kind.DIRECT_SCOPED, "constructed with a user context, bypassing the factory"
-        elif context_value == "forwarded" or member.forwards_kwargs:
+        elif reading.state == "forwarded" or member.forwards_kwargs:
             return self._finding(
                 facts,
                 call,
@@ -198,9 +216,16 @@ class Classifier:
                 _manual(ManualReason.KWARGS_FORWARDING),
                 "the user context may be in forwarded *args/**kwargs",
             )
+        elif reading.state == "legacy":
+            kind, why = Kind.SINGLETON, reading.sentence
         else:
             kind, why = Kind.SINGLETON, "constructed without a user context"
-        if member.signature_conflict and call.positional and call.form is CallForm.CALL:
+        if (
+            member.signature_conflict
+            and call.positional
+            and call.form is CallForm.CALL
+            and reading.signature is None
+        ):
             plan = _placement_plan(call) or _manual(
                 "uncertain",
                 "(the rule pack's signature and the class's own __init__ disagree; "
@@ -215,12 +240,58 @@ class Classifier:
                 call,
                 rule,
                 rule.factory,
-                member.signature,
+                reading.signature or member.signature,
                 rule.arguments,
                 member.context_parameter,
                 is_subclass=member.is_subclass,
             )
-        return self._finding(facts, call, match, kind, test_code, plan, why)
+        finding = self._finding(facts, call, match, kind, test_code, plan, why)
+        if reading.signature is not None:
+            finding = replace(finding, signature=reading.signature)
+        return finding
+
+    def read_context(
+        self, facts: FileFacts, call: CallFacts, member: FamilyMember
+    ) -> ContextReading:
+        """What the call passes where the context goes, judged on evidence (docs/analysis.md)."""
+        state = context_argument(call, member)
+        if state != "present":
+            return ContextReading(state)
+        assert member.context_parameter is not None
+        function = facts.functions[call.function] if call.function >= 0 else None
+        keyword = dict(call.keywords).get(member.context_parameter)
+        if keyword is not None:
+            evidence = context_evidence(keyword.text, facts, function, self.linker)
+            if evidence.verdict is Verdict.AGAINST:
+                return ContextReading(
+                    "mismatch",
+                    _mismatch_sentence(f"{member.context_parameter}=", evidence, member, False),
+                )
+            return ContextReading("present")
+        index = member.signature.index(member.context_parameter)
+        value = call.positional[index]
+        evidence = context_evidence(value.text, facts, function, self.linker)
+        if evidence.verdict is Verdict.FOR:
+            return ContextReading("present")
+        if not member.is_subclass:
+            for legacy in member.rule.legacy_signatures:
+                # Read through an older signature only when the value is a literal or a
+                # display (`[tool]`), or is named after the old parameter it fills (`tools`):
+                # a session or a manager in the context's place is a mistake to look at.
+                if _fits(legacy, member.signature, call, member.context_parameter) and (
+                    evidence.display or _named_as(value.text, legacy[index])
+                ):
+                    return ContextReading(
+                        "legacy",
+                        f"written for the older signature ({', '.join(legacy)}): "
+                        "constructed without a user context",
+                        legacy,
+                    )
+        where = f"the {ordinal(index)} positional argument"
+        return ContextReading(
+            "mismatch",
+            _mismatch_sentence(where, evidence, member, evidence.verdict is Verdict.NONE),
+        )
 
     # ------------------------------------------------------------------ plans
 
@@ -397,6 +468,59 @@ class Classifier:
         return value.text if value is not None and not value.is_none else None
 
 
+@dataclass(frozen=True)
+class ContextReading:
+    """What a construction passes as the user context.
+
+    `state`: `present` (on evidence, or by keyword without evidence against),
+    `missing`, `forwarded` (maybe in *args/**kwargs), `mismatch` (a value that is
+    not evidently a context lands on the parameter) or `legacy` (the call fits
+    one of the pack's older signatures, which has no context).
+    """
+
+    state: str
+    sentence: str = ""
+    #: The older signature the call was read through (`legacy`).
+    signature: tuple[str, ...] | None = None
+
+
+def _fits(
+    signature: tuple[str, ...], current: tuple[str, ...], call: CallFacts, context_parameter: str
+) -> bool:
+    """Whether a call's arguments fit an older signature that has no context parameter.
+
+    Keywords may name a parameter of either signature (old code passes both kinds).
+    """
+    if context_parameter in signature or call.star_args or call.star_kwargs:
+        return False
+    if len(call.positional) > len(signature):
+        return False
+    taken = set(signature[: len(call.positional)])
+    return all(
+        (name in signature or name in current) and name not in taken and name != context_parameter
+        for name, _ in call.keywords
+    )
+
+
+def _named_as(text: str, parameter: str) -> bool:
+    """`tools`, `self.tools`, `self._tools`: a value named after the parameter it fills."""
+    last = text.strip().rsplit(".", 1)[-1].lstrip("_")
+    return last == parameter and all(part.isidentifier() for part in text.strip().split("."))
+
+
+def _mismatch_sentence(where: str, evidence: Evidence, member: FamilyMember, unknown: bool) -> str:
+    parameter = member.context_parameter
+    if unknown:
+        return (
+            f"{where}, {evidence.what}, lands on {parameter}: nothing shows it is a user context, "
+            "so the call may have been written for another signature"
+        )
+    return (
+        f"{where}, {evidence.what}, lands on {parameter}: "
+        "this call was written for another signature"
+    )
+
+
 def context_argument(call: CallFacts, member: FamilyMember) -> str:
     """Whether a construction passes the user context: `present`, `missing` or `forwarded`."""
     if member.context_parameter is None:
@@ -442,6 +566,4 @@ def _fingerprint(path: str, rule: str, call: CallFacts, occurrence: int) -> str:
 
 
 def _with_fingerprint(finding: Finding, fingerprint: str) -> Finding:
-    from dataclasses import replace
-
     return replace(finding, fingerprint=fingerprint)

@@ -71,6 +71,8 @@ class ManualReason(str, enum.Enum):
     UNMAPPED_ARGUMENT = "unmapped-argument"
     MISSING_ARGUMENT = "missing-argument"
     NO_FACTORY = "no-factory"
+    CONTEXT_MISMATCH = "context-mismatch"
+    FACTORY_INTERNAL = "factory-internal"
 
     def __str__(self) -> str:
         return self.value
@@ -158,6 +160,9 @@ class Finding:
     suppressed: bool = False
     suppression_reason: str | None = None
     baselined: bool = False
+    #: The positional signature the arguments were mapped through, when it is not the
+    #: rule's own (a pack's `legacy_signatures` reading): the rewrite maps through it too.
+    signature: tuple[str, ...] | None = None
 
     @property
     def line(self) -> int:
@@ -189,6 +194,7 @@ class Finding:
             "escapes": self.escapes,
             "via": list(self.via),
             "detail": self.detail,
+            **({"signature": list(self.signature)} if self.signature is not None else {}),
         }
 
 
@@ -289,4 +295,5 @@ def finding_from_json(data: dict[str, Any]) -> Finding:
         suppressed=bool(data.get("suppressed", False)),
         suppression_reason=data.get("suppression_reason"),
         baselined=bool(data.get("baselined", False)),
+        signature=tuple(data["signature"]) if data.get("signature") is not None else None,
     )

@@ -98,10 +98,35 @@ class ClassRule:
     context_manager: CallTarget | None
     arguments: tuple[tuple[str, ArgumentRule], ...]
     description: str
+    #: Older positional signatures calls were written for (`[tools, websocket_bridge]`):
+    #: a call whose first positional has no evidence of being a context is read through them.
+    legacy_signatures: tuple[tuple[str, ...], ...] = ()
 
     @property
     def names(self) -> tuple[str, ...]:
         return (self.qualified_name, *self.aliases)
+
+
+@dataclass(frozen=True)
+class FactoryMethodRule:
+    """A factory that is an instance method, matched on its attribute name (and class when known)."""
+
+    id: str
+    #: `pkg.mod.Class.method`: the class of the receiver and the method's name.
+    qualified_name: str
+    #: `migrated` (request-scoped) or `legacy` (returns a shared instance).
+    kind: str
+    #: The `classes[].id` it creates (required for `legacy`).
+    creates: str | None
+    description: str
+
+    @property
+    def method(self) -> str:
+        return self.qualified_name.rsplit(".", 1)[-1]
+
+    @property
+    def owner(self) -> str:
+        return self.qualified_name.rsplit(".", 1)[0]
 
 
 @dataclass(frozen=True)
@@ -128,6 +153,8 @@ class ContextRule:
     types: tuple[str, ...]
     names: tuple[str, ...]
     attributes: tuple[str, ...]
+    #: Callables that return a context: `from_request` (any receiver) or a dotted name.
+    constructors: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -140,6 +167,9 @@ class RulePack:
     legacy_factories: tuple[LegacyFactoryRule, ...]
     migrated: tuple[str, ...]
     digest: str
+    factory_methods: tuple[FactoryMethodRule, ...] = ()
+    #: Contradictions found while reading the pack (it is still usable).
+    warnings: tuple[str, ...] = ()
 
     def class_rule(self, rule_id: str) -> ClassRule | None:
         for rule in self.classes:
@@ -178,6 +208,30 @@ class RuleSet:
     def context_attributes(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(a for pack in self.packs for a in pack.context.attributes))
 
+    @property
+    def context_constructors(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(c for pack in self.packs for c in pack.context.constructors))
+
+    @property
+    def factory_methods(self) -> tuple[FactoryMethodRule, ...]:
+        return tuple(rule for pack in self.packs for rule in pack.factory_methods)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """What the packs say that cannot be meant: each pack's own, and classes two packs claim."""
+        found: list[str] = [w for pack in self.packs for w in pack.warnings]
+        owner: dict[str, str] = {}
+        for pack in self.packs:
+            for rule in pack.classes:
+                for name in rule.names:
+                    if name in owner and owner[name] != pack.source:
+                        found.append(
+                            f"{pack.source}: class {name} is also claimed by {owner[name]}; "
+                            "the rule loaded last decides its sites: drop it from one pack"
+                        )
+                    owner.setdefault(name, pack.source)
+        return tuple(found)
+
     def migrated_targets(self) -> tuple[str, ...]:
         names: list[str] = []
         for pack in self.packs:
@@ -196,6 +250,7 @@ class RuleSet:
         for factory in self.legacy_factories:
             names.update(n.rsplit(".", 1)[-1] for n in factory.names)
         names.update(n.rsplit(".", 1)[-1] for n in self.migrated_targets())
+        names.update(rule.method for rule in self.factory_methods)
         # The context type too: a module that re-exports it must be parsed so that
         # annotations using the re-export are recognised.
         names.update(n.rsplit(".", 1)[-1] for n in self.context_types)
@@ -252,7 +307,11 @@ def load_rule_set(references: Sequence[str]) -> RuleSet:
     packs = tuple(load_pack(resolve_pack_reference(ref)) for ref in refs)
     seen: dict[str, str] = {}
     for pack in packs:
-        for rule_id in [r.id for r in pack.classes] + [r.id for r in pack.legacy_factories]:
+        for rule_id in [
+            *(r.id for r in pack.classes),
+            *(r.id for r in pack.legacy_factories),
+            *(r.id for r in pack.factory_methods),
+        ]:
             if rule_id in seen and seen[rule_id] != pack.source:
                 raise RulePackError(
                     pack.source,
@@ -303,7 +362,14 @@ def parse_pack(text: str, source: str) -> RulePack:
         root,
         "",
         required=("id", "classes"),
-        optional=("description", "context", "legacy_factories", "migrated", "version"),
+        optional=(
+            "description",
+            "context",
+            "legacy_factories",
+            "migrated",
+            "version",
+            "factory_methods",
+        ),
     )
     if "version" in top and reader.integer(top["version"], "version") != 1:
         reader.fail(top["version"], "version", "only version 1 of the pack format exists")
@@ -334,6 +400,18 @@ def parse_pack(text: str, source: str) -> RulePack:
     if duplicates:
         reader.fail(top["classes"], "id", f"duplicate rule id(s): {', '.join(duplicates)}")
     migrated = reader.dotted_list(top["migrated"], "migrated") if "migrated" in top else ()
+    factory_methods = (
+        tuple(
+            _factory_method(reader, node, f"factory_methods[{i}]", class_ids)
+            for i, node in enumerate(reader.sequence(top["factory_methods"], "factory_methods"))
+        )
+        if "factory_methods" in top
+        else ()
+    )
+    ids += [r.id for r in factory_methods]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        reader.fail(top["factory_methods"], "id", f"duplicate rule id(s): {', '.join(duplicates)}")
     description = reader.string(top["description"], "description") if "description" in top else ""
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
     return RulePack(
@@ -345,6 +423,8 @@ def parse_pack(text: str, source: str) -> RulePack:
         legacy_factories=tuple(legacy),
         migrated=migrated,
         digest=digest,
+        factory_methods=factory_methods,
+        warnings=tuple(reader.warnings),
     )
 
 
@@ -391,6 +471,10 @@ class _Reader:
 
     def __init__(self, source: str) -> None:
         self.source = source
+        self.warnings: list[str] = []
+
+    def warn(self, node: yaml.Node, key: str, message: str) -> None:
+        self.warnings.append(f"{self.source}:{node.start_mark.line + 1}: {key}: {message}")
 
     def fail(self, node: yaml.Node, key: str, message: str) -> NoReturn:
         raise RulePackError(self.source, node.start_mark.line + 1, key, message)
@@ -489,7 +573,9 @@ def _describe(node: yaml.Node) -> str:
 def _context(reader: _Reader, node: yaml.Node | None) -> ContextRule:
     if node is None:
         return ContextRule(types=(), names=("user_context",), attributes=("user_context",))
-    data = reader.mapping(node, "context", optional=("type", "types", "names", "attributes"))
+    data = reader.mapping(
+        node, "context", optional=("type", "types", "names", "attributes", "constructors")
+    )
     types: tuple[str, ...] = ()
     if "type" in data:
         types = (reader.dotted(data["type"], "context.type"),)
@@ -499,7 +585,12 @@ def _context(reader: _Reader, node: yaml.Node | None) -> ContextRule:
     attributes = (
         reader.name_list(data["attributes"], "context.attributes") if "attributes" in data else ()
     )
-    return ContextRule(types=types, names=names, attributes=attributes)
+    constructors = (
+        reader.many(data["constructors"], "context.constructors", reader.dotted)
+        if "constructors" in data
+        else ()
+    )
+    return ContextRule(types=types, names=names, attributes=attributes, constructors=constructors)
 
 
 _CLASS_KEYS = (
@@ -512,12 +603,23 @@ _CLASS_KEYS = (
     "context_manager",
     "arguments",
     "description",
+    "legacy_signatures",
 )
 
 
 def _class_rule(reader: _Reader, node: yaml.Node, key: str) -> ClassRule:
     data = reader.mapping(node, key, required=("id", "class", "signature"), optional=_CLASS_KEYS)
-    signature = reader.name_list(data["signature"], f"{key}.signature")
+    signature = _signature(reader, data["signature"], f"{key}.signature")
+    legacy_signatures = (
+        tuple(
+            _signature(reader, item, f"{key}.legacy_signatures[{i}]")
+            for i, item in enumerate(
+                reader.sequence(data["legacy_signatures"], f"{key}.legacy_signatures")
+            )
+        )
+        if "legacy_signatures" in data
+        else ()
+    )
     context_parameter: str | None = None
     if "context_parameter" in data:
         cp = data["context_parameter"]
@@ -551,6 +653,54 @@ def _class_rule(reader: _Reader, node: yaml.Node, key: str) -> ClassRule:
         description=reader.string(data["description"], f"{key}.description")
         if "description" in data
         else "",
+        legacy_signatures=legacy_signatures,
+    )
+
+
+def _signature(reader: _Reader, node: yaml.Node, key: str) -> tuple[str, ...]:
+    names = reader.name_list(node, key)
+    if names[:1] in (("self",), ("cls",)):
+        reader.warn(
+            node,
+            key,
+            f"starts with {names[0]!r}: a signature lists the parameters after self/cls, "
+            "so every positional argument would be mapped one place off",
+        )
+    return names
+
+
+def _factory_method(
+    reader: _Reader, node: yaml.Node, key: str, class_ids: set[str]
+) -> FactoryMethodRule:
+    data = reader.mapping(
+        node, key, required=("id", "call", "kind"), optional=("creates", "description")
+    )
+    call = reader.dotted(data["call"], f"{key}.call")
+    if "." not in call:
+        reader.fail(data["call"], f"{key}.call", f"{call!r} must be Class.method (dotted)")
+    kind = reader.string(data["kind"], f"{key}.kind")
+    if kind not in ("migrated", "legacy"):
+        reader.fail(data["kind"], f"{key}.kind", f"{kind!r}: expected migrated or legacy")
+    creates = reader.identifier(data["creates"], f"{key}.creates") if "creates" in data else None
+    if kind == "legacy" and creates is None:
+        reader.fail(
+            node, f"{key}.creates", "a legacy factory method must say which class it creates"
+        )
+    if creates is not None and creates not in class_ids:
+        reader.fail(
+            data["creates"],
+            f"{key}.creates",
+            f"{creates!r} is not the id of a class in this pack "
+            f"(ids: {', '.join(sorted(class_ids))})",
+        )
+    return FactoryMethodRule(
+        id=reader.identifier(data["id"], f"{key}.id"),
+        qualified_name=call,
+        kind=kind,
+        creates=creates,
+        description=reader.string(data["description"], f"{key}.description")
+        if "description" in data
+        else "",
     )
 
 
@@ -560,7 +710,7 @@ _LEGACY_KEYS = ("id", "call", "aliases", "creates", "signature", "arguments", "d
 def _legacy_rule(reader: _Reader, node: yaml.Node, key: str) -> LegacyFactoryRule:
     data = reader.mapping(node, key, required=("id", "call", "creates"), optional=_LEGACY_KEYS)
     signature = (
-        reader.name_list(data["signature"], f"{key}.signature") if "signature" in data else ()
+        _signature(reader, data["signature"], f"{key}.signature") if "signature" in data else ()
     )
     return LegacyFactoryRule(
         id=reader.identifier(data["id"], f"{key}.id"),
@@ -592,6 +742,23 @@ def _target(reader: _Reader, node: yaml.Node, key: str) -> CallTarget:
             )
     flag = data.get("await", data.get("async"))
     awaitable = reader.boolean(flag, f"{key}.await") if flag is not None else True
+    if "await" in data and "async" in data:
+        other = reader.boolean(data["async"], f"{key}.async")
+        if other != awaitable:
+            reader.warn(
+                data["async"],
+                key,
+                f"says await: {str(awaitable).lower()} and async: {str(other).lower()}; "
+                "`await` wins: keep only one of the two",
+            )
+    parameters_node = data["parameters"]
+    if parameters[:1] in (("self",), ("cls",)):
+        reader.warn(
+            parameters_node,
+            f"{key}.parameters",
+            f"starts with {parameters[0]!r}: list the parameters a caller passes, "
+            "or the context lands on the wrong one",
+        )
     return CallTarget(
         qualified_name=reader.dotted(data["call"], f"{key}.call"),
         awaitable=awaitable,

@@ -84,3 +84,33 @@ def run_in_terminal(
     code = process.wait(timeout=30)
     os.close(master)
     return code, seen.decode("utf-8", "replace").replace("\r\n", "\n")
+
+
+def undefined_names(source: bytes, filename: str) -> set[str]:
+    """Names pyflakes reports as undefined in `source` (one entry per name)."""
+    from pyflakes import api, messages
+    from pyflakes.reporter import Reporter
+
+    found: set[str] = set()
+
+    class _Collect(Reporter):  # type: ignore[misc]
+        def __init__(self) -> None:
+            pass
+
+        def flake(self, message: object) -> None:
+            if isinstance(message, (messages.UndefinedName, messages.UndefinedExport)):
+                found.add(str(message.message_args[0]))  # type: ignore[attr-defined]
+
+        def syntaxError(self, *args: object) -> None:
+            found.add("<syntax error>")
+
+        def unexpectedError(self, *args: object) -> None:
+            found.add("<unexpected error>")
+
+    api.check(source.decode("utf-8-sig"), filename, _Collect())
+    return found
+
+
+def new_undefined_names(before: bytes, after: bytes, filename: str) -> list[str]:
+    """Undefined names the rewrite introduced (pyflakes), sorted."""
+    return sorted(undefined_names(after, filename) - undefined_names(before, filename))

@@ -34,6 +34,7 @@ from migrator.config import Config
 from migrator.fixer import FixPlanResult, Style, plan_fixes, write_changes
 from migrator.rules import RuleSet, load_rule_set
 from tests.conftest import FIXTURES
+from tests.helpers import new_undefined_names
 
 FOLDERS = ("factory_call", "context_manager", "manual", "factory_style")
 #: Cases in these folders run with another style than the default.
@@ -57,6 +58,7 @@ MANUAL_REASONS = (
     "shared-instance",
     "indirect-construction",
     "subclass",
+    "context-mismatch",
 )
 _REASON = re.compile(r"manual:(?P<reason>[a-z-]+(?::[a-z_]+)?)")
 
@@ -125,6 +127,8 @@ def test_fix_case(before: Path, tmp_path: Path, rules: RuleSet) -> None:
     # The output is valid Python that CPython compiles (an `await` outside `async def` would fail here).
     cst.parse_module(data)
     compile(data, str(target), "exec", dont_inherit=True)
+    # No name the rewrite uses is left undefined, and no module imports itself.
+    assert new_undefined_names(original, data, target.name) == []
 
     # A second run over the output changes nothing.
     mtime_after = target.stat().st_mtime_ns
