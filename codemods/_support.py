@@ -157,6 +157,14 @@ def plan_rewrite(rules: RuleSet, finding: Finding, call: cst.Call, manager: bool
     return Rewrite(target, mapped.arguments)
 
 
+def imports_itself(context: CodemodContext, target: CallTarget) -> bool:
+    """Whether calling `target` here would make this module import itself (a factory's own module)."""
+    module = context.full_module_name
+    return module is not None and (
+        module == target.module or module.startswith(target.module + ".__init__")
+    )
+
+
 def _rules_for(rules: RuleSet, rule_id: str) -> tuple[ClassRule | None, LegacyFactoryRule | None]:
     for pack in rules.packs:
         for legacy in pack.legacy_factories:

@@ -53,6 +53,7 @@ from libcst.metadata import PositionProvider
 from codemods._support import (
     build_call,
     callee_for,
+    imports_itself,
     init_codemod,
     load_findings,
     load_rules,
@@ -158,6 +159,12 @@ class RewriteToContextManager(VisitorBasedCodemodCommand):
                     f"{finding.path}:{finding.line}: context-manager rewrite not possible; left unchanged"
                 )
                 continue
+            if imports_itself(self.context, rewrite.target):
+                # The factory's own module: the rewrite would import it into itself.
+                self.warn(
+                    f"{finding.path}:{finding.line}: the rewrite would import this module into itself; left unchanged"
+                )
+                continue
             callee, needs_import = callee_for(self.module_node, rewrite.target)
             if needs_import:
                 self._needed_imports.append(rewrite.target)
@@ -169,7 +176,7 @@ class RewriteToContextManager(VisitorBasedCodemodCommand):
             with_statement = cst.With(
                 items=[cst.WithItem(item=manager_call, asname=cst.AsName(name=cst.Name(name)))],
                 body=cst.IndentedBlock(body=inner, header=updated_statement.trailing_whitespace),
-                asynchronous=cst.Asynchronous(),
+                asynchronous=cst.Asynchronous() if rewrite.target.awaitable else None,
                 leading_lines=updated_statement.leading_lines,
             )
             body[index : last + 1] = [with_statement]

@@ -55,6 +55,7 @@ from libcst.metadata import PositionProvider
 from codemods._support import (
     build_call,
     callee_for,
+    imports_itself,
     init_codemod,
     load_findings,
     load_rules,
@@ -117,6 +118,12 @@ class RewriteToFactory(VisitorBasedCodemodCommand):
             # The audit planned a rewrite this code cannot express: leave it for a person.
             self.warn(
                 f"{finding.path}:{finding.line}: arguments could not be mapped; left unchanged"
+            )
+            return updated_node
+        if imports_itself(self.context, rewrite.target):
+            # The factory's own module: the rewrite would import it into itself.
+            self.warn(
+                f"{finding.path}:{finding.line}: the rewrite would import this module into itself; left unchanged"
             )
             return updated_node
         callee, needs_import = callee_for(self.module_node, rewrite.target)

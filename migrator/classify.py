@@ -73,6 +73,7 @@ class Classifier:
         self.test_patterns = test_patterns
         self.async_chain_depth = async_chain_depth
         self._callers: dict[str, list[tuple[str, bool]]] | None = None
+        self._internal: frozenset[str] | None = None
         #: Set when the engine's search for callers stopped early.
         self.chain_truncated = False
 
@@ -226,10 +227,14 @@ class Classifier:
             and call.form is CallForm.CALL
             and reading.signature is None
         ):
-            plan = _placement_plan(call) or _manual(
-                "uncertain",
-                "(the rule pack's signature and the class's own __init__ disagree; "
-                "pass the arguments by keyword)",
+            plan = (
+                _placement_plan(call)
+                or self.internal_plan(facts, call, rule.factory)
+                or _manual(
+                    "uncertain",
+                    "(the rule pack's signature and the class's own __init__ disagree; "
+                    "pass the arguments by keyword)",
+                )
             )
             return self._finding(facts, call, match, kind, test_code, plan, why)
         if call.form is CallForm.PARTIAL:
@@ -310,12 +315,16 @@ class Classifier:
         placement = _placement_plan(call)
         if placement is not None:
             return placement
+        internal = self.internal_plan(facts, call, factory)
+        if internal is not None:
+            return internal
         if is_subclass:
             return _manual(ManualReason.SUBCLASS)
         if factory is None:
             return _manual(ManualReason.NO_FACTORY)
         function = facts.functions[call.function] if call.function >= 0 else None
-        if function is None or not function.is_async:
+        # A factory that is not awaited (`await: false`) is a valid rewrite in a `def`.
+        if function is None or (not function.is_async and factory.awaitable):
             plan = _manual(ManualReason.NOT_ASYNC)
             chain = self.async_chain(function.qualname) if function is not None else ()
             if chain:
@@ -348,20 +357,78 @@ class Classifier:
         if (
             call.cm_eligible
             and manager is not None
+            and (function.is_async or not manager.awaitable)
             and all(name in manager.parameters for name, _ in mapped.arguments)
         ):
+            opening = "async with" if manager.awaitable else "with"
             return FixPlan(
                 FixAction.CONTEXT_MANAGER,
                 None,
                 f"Wrap the uses of `{call.bound_name}` in "
-                f"`async with {manager.attribute_path}(...) as {call.bound_name}:`.",
+                f"`{opening} {manager.attribute_path}(...) as {call.bound_name}:`.",
             )
         why = f" (it is {call.escape})" if call.escape else ""
+        awaiting = "await " if factory.awaitable else ""
         return FixPlan(
             FixAction.FACTORY,
             None,
-            f"Replace with `await {factory.attribute_path}(...)`{why}.",
+            f"Replace with `{awaiting}{factory.attribute_path}(...)`{why}.",
         )
+
+    def internal_plan(
+        self, facts: FileFacts, call: CallFacts, factory: CallTarget | None
+    ) -> FixPlan | None:
+        """`manual: factory-internal` for a site in a factory's own implementation.
+
+        A rewrite there would turn the factory into a call of itself, and a rewrite
+        in the module that defines the factory would import that module into itself.
+        """
+        if call.function >= 0:
+            qualname = facts.functions[call.function].qualname
+            for inner in self.internal_functions():
+                if qualname == inner or qualname.startswith(inner + "."):
+                    short = ".".join(inner.split(".")[-2:])
+                    return _manual(
+                        ManualReason.FACTORY_INTERNAL,
+                        f"(it is inside {short}, a factory or a function a factory calls)",
+                    )
+        if factory is not None:
+            home = self.linker.definition(f"{factory.module}.{factory.import_name}")
+            if factory.module == facts.module or home.startswith(facts.module + "."):
+                return _manual(
+                    ManualReason.FACTORY_INTERNAL,
+                    f"(the rewrite would import {factory.import_name} from {facts.module} into itself)",
+                )
+        return None
+
+    def internal_functions(self) -> frozenset[str]:
+        """Functions of the tree that are rewrite targets, and what they call (3 levels)."""
+        if self._internal is not None:
+            return self._internal
+        functions = {
+            function.qualname: function
+            for facts in self.linker.files.values()
+            for function in facts.functions
+        }
+        targets = [
+            target.qualified_name
+            for rule in self.linker.rules.classes
+            for target in (rule.factory, rule.context_manager)
+            if target is not None
+        ] + list(self.linker.rules.migrated_targets())
+        frontier = {self.linker.definition(name) for name in targets} & functions.keys()
+        internal = set(frontier)
+        for _ in range(3):
+            following: set[str] = set()
+            for name in frontier:
+                for callee in functions[name].calls:
+                    defined = self.linker.definition(callee)
+                    if defined in functions and defined not in internal:
+                        following.add(defined)
+            internal |= following
+            frontier = following
+        self._internal = frozenset(internal)
+        return self._internal
 
     def context_in_scope(self, facts: FileFacts, function: FunctionFacts) -> str | None:
         """The user-context expression visible in `function` (DESIGN.md, "The domain")."""

@@ -520,6 +520,7 @@ def _may_need_async(call: CallFacts, match: Match | None) -> bool:
     return (
         not member.is_subclass
         and member.rule.factory is not None
+        and member.rule.factory.awaitable
         and not (member.signature_conflict and call.positional)
     )
 

@@ -290,9 +290,7 @@ class FileRewriter:
         if self.style is not Style.FACTORY and any(
             _is(f, FixAction.CONTEXT_MANAGER) for f in current
         ):
-            manager = RewriteToContextManager(
-                CodemodContext(filename=self.relpath), self.rules, current
-            )
+            manager = RewriteToContextManager(context, self.rules, current)
             text = manager.transform_module(cst.parse_module(text)).code
             done.extend((f, FixAction.CONTEXT_MANAGER) for f in manager.rewritten)
             current = self._only(self.findings(text), allowed)

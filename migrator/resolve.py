@@ -158,6 +158,30 @@ class Linker:
             current = nxt
         return current, tuple(chain)
 
+    def definition(self, name: str) -> str:
+        """Where `name` is finally defined: aliases followed past the pack's own names.
+
+        `canonical` stops at a name the pack lists, so that a listed re-export matches;
+        this goes on to the definition, so that a re-export and what it points to are
+        known as one callable.
+        """
+        chain = [name]
+        current = name
+        for _ in range(_MAX_STEPS):
+            nxt = self.symbols.get(current)
+            if nxt is None:
+                parts = current.split(".")
+                for cut in range(len(parts) - 1, 0, -1):
+                    prefix = ".".join(parts[:cut])
+                    if prefix in self.symbols:
+                        nxt = self.symbols[prefix] + "." + ".".join(parts[cut:])
+                        break
+            if nxt is None or nxt in chain:
+                break
+            chain.append(nxt)
+            current = nxt
+        return current
+
     def match(self, name: str) -> Match | None:
         final, chain = self.canonical(name)
         if final in self.family:
