@@ -73,7 +73,6 @@ class Classifier:
         self.test_patterns = test_patterns
         self.async_chain_depth = async_chain_depth
         self._callers: dict[str, list[tuple[str, bool]]] | None = None
-        self._internal: frozenset[str] | None = None
         #: Set when the engine's search for callers stopped early.
         self.chain_truncated = False
 
@@ -278,7 +277,7 @@ class Classifier:
         evidence = context_evidence(value.text, facts, function, self.linker)
         if evidence.verdict is Verdict.FOR:
             return ContextReading("present")
-        if not member.is_subclass:
+        if not member.is_subclass and not member.signature_conflict:
             for legacy in member.rule.legacy_signatures:
                 # Read through an older signature only when the value is a literal or a
                 # display (`[tool]`), or is named after the old parameter it fills (`tools`):
@@ -378,57 +377,9 @@ class Classifier:
     def internal_plan(
         self, facts: FileFacts, call: CallFacts, factory: CallTarget | None
     ) -> FixPlan | None:
-        """`manual: factory-internal` for a site in a factory's own implementation.
-
-        A rewrite there would turn the factory into a call of itself, and a rewrite
-        in the module that defines the factory would import that module into itself.
-        """
-        if call.function >= 0:
-            qualname = facts.functions[call.function].qualname
-            for inner in self.internal_functions():
-                if qualname == inner or qualname.startswith(inner + "."):
-                    short = ".".join(inner.split(".")[-2:])
-                    return _manual(
-                        ManualReason.FACTORY_INTERNAL,
-                        f"(it is inside {short}, a factory or a function a factory calls)",
-                    )
-        if factory is not None:
-            home = self.linker.definition(f"{factory.module}.{factory.import_name}")
-            if factory.module == facts.module or home.startswith(facts.module + "."):
-                return _manual(
-                    ManualReason.FACTORY_INTERNAL,
-                    f"(the rewrite would import {factory.import_name} from {facts.module} into itself)",
-                )
-        return None
-
-    def internal_functions(self) -> frozenset[str]:
-        """Functions of the tree that are rewrite targets, and what they call (3 levels)."""
-        if self._internal is not None:
-            return self._internal
-        functions = {
-            function.qualname: function
-            for facts in self.linker.files.values()
-            for function in facts.functions
-        }
-        targets = [
-            target.qualified_name
-            for rule in self.linker.rules.classes
-            for target in (rule.factory, rule.context_manager)
-            if target is not None
-        ] + list(self.linker.rules.migrated_targets())
-        frontier = {self.linker.definition(name) for name in targets} & functions.keys()
-        internal = set(frontier)
-        for _ in range(3):
-            following: set[str] = set()
-            for name in frontier:
-                for callee in functions[name].calls:
-                    defined = self.linker.definition(callee)
-                    if defined in functions and defined not in internal:
-                        following.add(defined)
-            internal |= following
-            frontier = following
-        self._internal = frozenset(internal)
-        return self._internal
+        """`manual: factory-internal` for a site in a factory's own implementation."""
+        detail = self.linker.internal_site(facts, call, factory)
+        return _manual(ManualReason.FACTORY_INTERNAL, detail) if detail is not None else None
 
     def context_in_scope(self, facts: FileFacts, function: FunctionFacts) -> str | None:
         """The user-context expression visible in `function` (DESIGN.md, "The domain")."""

@@ -25,7 +25,7 @@ from migrator.facts import CallFacts, CallForm, FileFacts
 from migrator.filestore import Meter, Store, WorkerStores, names_pattern, worker_count
 from migrator.model import AuditResult, FileError, Finding, ScopeLevel
 from migrator.resolve import Linker, Match, TargetKind
-from migrator.rules import RuleSet
+from migrator.rules import CallTarget, RuleSet
 
 __all__ = [
     "Analysis",
@@ -498,16 +498,19 @@ def search_roots(linker: Linker, candidates: Iterable[FileFacts]) -> set[str]:
                 and not call.scope.is_async
                 and call.scope.level is ScopeLevel.FUNCTION
                 and call.storage is None
-                and any(_may_need_async(call, linker.match(t)) for t in call.targets)
+                and any(_may_need_async(linker, facts, call, linker.match(t)) for t in call.targets)
             ):
                 functions.add(facts.functions[call.function].qualname)
     return functions
 
 
-def _may_need_async(call: CallFacts, match: Match | None) -> bool:
+def _may_need_async(linker: Linker, facts: FileFacts, call: CallFacts, match: Match | None) -> bool:
     """Can this site's plan be `not-async` (see `Classifier._classify`)?"""
     if match is None:
         return False
+    factory = _factory_of(linker, match)
+    if linker.internal_site(facts, call, factory):
+        return False  # factory-internal comes first
     if match.kind is TargetKind.LEGACY:
         return call.form in _LEGACY_FORMS
     member = match.member
@@ -523,6 +526,17 @@ def _may_need_async(call: CallFacts, match: Match | None) -> bool:
         and member.rule.factory.awaitable
         and not (member.signature_conflict and call.positional)
     )
+
+
+def _factory_of(linker: Linker, match: Match) -> CallTarget | None:
+    """The factory a site's rewrite would call (the created class's, for a legacy factory)."""
+    if match.member is not None:
+        return match.member.rule.factory
+    if match.legacy is not None:
+        for rule in linker.rules.classes:
+            if rule.id == match.legacy.creates:
+                return rule.factory
+    return None
 
 
 #: Forms whose legacy-factory sites get a plan (`Classifier._legacy`).

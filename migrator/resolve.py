@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from migrator.facts import CallFacts, CallForm, ClassFacts, FileFacts
 from migrator.mapping import bind_call
 from migrator.model import AliasNote
-from migrator.rules import ClassRule, LegacyFactoryRule, RuleSet
+from migrator.rules import CallTarget, ClassRule, LegacyFactoryRule, RuleSet
 
 _MAX_STEPS = 64
 
@@ -72,26 +72,30 @@ class Linker:
                     self.binding_origin.setdefault(
                         binding.name, (facts.relpath, binding.line, binding.how)
                     )
+        # A pack name that is a re-export and the definition it points to are one
+        # callable, whichever the pack names: both are registered.
         self.class_rules: dict[str, ClassRule] = {}
         for rule in rules.classes:
-            for name in rule.names:
-                self.class_rules[name] = rule
+            for name in self._both_ways(rule.names):
+                self.class_rules.setdefault(name, rule)
         self.legacy_rules: dict[str, LegacyFactoryRule] = {}
         for legacy in rules.legacy_factories:
-            for name in legacy.names:
-                self.legacy_rules[name] = legacy
+            for name in self._both_ways(legacy.names):
+                self.legacy_rules.setdefault(name, legacy)
         self.migrated: dict[str, ClassRule | None] = {
-            name: None for name in rules.migrated_targets()
+            name: None for name in self._both_ways(rules.migrated_targets())
         }
         for rule in rules.classes:
             for target in (rule.factory, rule.context_manager):
                 if target is not None:
-                    self.migrated[target.qualified_name] = rule
+                    for name in self._both_ways((target.qualified_name,)):
+                        self.migrated[name] = rule
         self.classes: dict[str, tuple[ClassFacts, FileFacts]] = {
             cls.qualname: (cls, facts) for facts in self.files.values() for cls in facts.classes
         }
         self.family: dict[str, FamilyMember] = {}
         self.warnings: list[str] = []
+        self._internal: frozenset[str] | None = None
         for rule in rules.classes:
             signature, conflict = self._signature(rule)
             member = FamilyMember(
@@ -104,8 +108,8 @@ class Linker:
                 forwards_kwargs=False,
                 signature_conflict=conflict,
             )
-            for name in rule.names:
-                self.family[name] = member
+            for name in self._both_ways(rule.names):
+                self.family.setdefault(name, member)
         self._grow_family()
 
     def _signature(self, rule: ClassRule) -> tuple[tuple[str, ...], bool]:
@@ -114,7 +118,9 @@ class Linker:
         When both exist and differ, positional arguments cannot be mapped with
         certainty: the disagreement is reported and such calls are left manual.
         """
-        found = self.classes.get(rule.qualified_name)
+        found = self.classes.get(rule.qualified_name) or self.classes.get(
+            self.definition(rule.qualified_name)
+        )
         if found is None or found[0].init_params is None:
             return rule.signature, False
         cls, facts = found
@@ -158,6 +164,12 @@ class Linker:
             current = nxt
         return current, tuple(chain)
 
+    def _both_ways(self, names: Iterable[str]) -> list[str]:
+        """Each name, then where it is defined in the tree when that is elsewhere."""
+        found = list(names)
+        found.extend(self.definition(name) for name in list(found))
+        return list(dict.fromkeys(found))
+
     def definition(self, name: str) -> str:
         """Where `name` is finally defined: aliases followed past the pack's own names.
 
@@ -197,6 +209,59 @@ class Linker:
         if final in self.migrated:
             return Match(TargetKind.MIGRATED, final, chain, migrated_rule=self.migrated[final])
         return None
+
+    def internal_site(
+        self, facts: FileFacts, call: CallFacts, factory: CallTarget | None
+    ) -> str | None:
+        """Why a site is part of a factory's own implementation, or None.
+
+        A rewrite inside a factory (or a function it calls) would turn it into a call
+        of itself, and a rewrite in the module that defines the factory would import
+        that module into itself.
+        """
+        if call.function >= 0:
+            qualname = facts.functions[call.function].qualname
+            for inner in self.internal_functions():
+                if qualname == inner or qualname.startswith(inner + "."):
+                    short = ".".join(inner.split(".")[-2:])
+                    return f"(it is inside {short}, a factory or a function a factory calls)"
+        if factory is not None:
+            home = self.definition(f"{factory.module}.{factory.import_name}")
+            if factory.module == facts.module or home.startswith(facts.module + "."):
+                return (
+                    f"(the rewrite would import {factory.import_name} from {facts.module} "
+                    "into itself)"
+                )
+        return None
+
+    def internal_functions(self) -> frozenset[str]:
+        """Functions of the tree that are rewrite targets, and what they call (3 levels)."""
+        if self._internal is not None:
+            return self._internal
+        functions = {
+            function.qualname: function
+            for facts in self.files.values()
+            for function in facts.functions
+        }
+        targets = [
+            target.qualified_name
+            for rule in self.rules.classes
+            for target in (rule.factory, rule.context_manager)
+            if target is not None
+        ] + list(self.rules.migrated_targets())
+        frontier = {self.definition(name) for name in targets} & functions.keys()
+        internal = set(frontier)
+        for _ in range(3):
+            following: set[str] = set()
+            for name in frontier:
+                for callee in functions[name].calls:
+                    defined = self.definition(callee)
+                    if defined in functions and defined not in internal:
+                        following.add(defined)
+            internal |= following
+            frontier = following
+        self._internal = frozenset(internal)
+        return self._internal
 
     def is_context_type(self, names: Iterable[str]) -> bool:
         types = set(self.rules.context_types)
