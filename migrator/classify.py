@@ -121,11 +121,13 @@ class Classifier:
     def _base_init(self, facts: FileFacts, call: CallFacts, test_code: bool) -> Finding | None:
         class_qualname = f"{facts.module}.{call.scope.class_name}"
         member = self.linker.family.get(class_qualname)
-        if member is None or not member.is_subclass:
+        if member is None:
             return None
         for target in call.targets:
             match = self.linker.match(target)
-            if match is None or match.member is None:
+            # A class the pack lists on its own (AdminToolDispatcher) still calls a
+            # family base: that call is checked like a subclass's.
+            if match is None or match.member is None or match.member is member:
                 continue
             verdict = base_call_context(call, match.member)
             if verdict == "present":

@@ -249,6 +249,8 @@ class Linker:
             for target in (rule.factory, rule.context_manager)
             if target is not None
         ] + list(self.rules.migrated_targets())
+        # A legacy factory's body is its own implementation too: its callers are the sites.
+        targets += [name for legacy in self.rules.legacy_factories for name in legacy.names]
         frontier = {self.definition(name) for name in targets} & functions.keys()
         internal = set(frontier)
         for _ in range(3):

@@ -29,12 +29,29 @@ class Bind:
     #: The assigned expression of an alias or a choice, in the extractor's tree.
     node: Any = None
     count: int = 1
+    #: Bound where an import may have failed or is only for type checkers: in an
+    #: `except ImportError:` handler, or in the `else:` of `if TYPE_CHECKING:`.
+    fallback: bool = False
+
+
+#: Exceptions whose handler holds the fallback of an optional import.
+IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError"})
 
 
 def add_binding(found: dict[str, Bind], name: str, bind: Bind) -> None:
-    """Record one binding of `name` in a scope's table."""
+    """Record one binding of `name` in a scope's table.
+
+    `try: from m import X` / `except ImportError: X = None` (or a stub class), and
+    `if TYPE_CHECKING: from m import X` / `else: X = ...`, still name m.X: where the
+    import succeeds, that is what X is, and the fallback is never a dispatcher.
+    """
     known = found.get(name)
     if known is None:
+        found[name] = bind
+        return
+    if known.kind == "import" and bind.fallback:
+        return
+    if bind.kind == "import" and known.fallback and known.count == 1:
         found[name] = bind
         return
     known.count += 1
@@ -106,13 +123,20 @@ def mentions(names: frozenset[str], written: str | None, targets: Iterable[str])
     return any(t.rsplit(".", 1)[-1] in names for t in targets)
 
 
-def placed_storage(level: ScopeLevel, storage: Storage | None, cached: bool) -> Storage | None:
-    """Where a created object is stored, given where the call is (`storage`: by its use)."""
+def placed_storage(
+    level: ScopeLevel, storage: Storage | None, cached: bool, escape: str | None = "returned"
+) -> Storage | None:
+    """Where a created object is stored, given where the call is (`storage`: by its use).
+
+    In a cached function the object is shared only if it leaves the call (`escape`):
+    a cached `supports_tool()` that builds a dispatcher and returns a bool keeps the
+    bool, not the dispatcher.
+    """
     if level is ScopeLevel.MODULE:
         return Storage.MODULE_LEVEL
     if level is ScopeLevel.CLASS:
         return Storage.CLASS_BODY
-    if storage is None and cached:
+    if storage is None and cached and escape is not None:
         return Storage.CACHED_GETTER
     return storage
 
@@ -120,6 +144,7 @@ def placed_storage(level: ScopeLevel, storage: Storage | None, cached: bool) -> 
 __all__ = [
     "CACHE_DECORATORS",
     "FACTORY_KEYWORDS",
+    "IMPORT_ERRORS",
     "Bind",
     "Frame",
     "absolute_name",
