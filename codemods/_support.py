@@ -293,17 +293,135 @@ def callee_for(module: cst.Module, target: CallTarget) -> tuple[cst.BaseExpressi
     return cst.parse_expression(target.attribute_path), True
 
 
+def _is_type_checking(test: cst.BaseExpression) -> bool:
+    """`TYPE_CHECKING` or `typing.TYPE_CHECKING`."""
+    if isinstance(test, cst.Name):
+        return test.value == "TYPE_CHECKING"
+    return isinstance(test, cst.Attribute) and test.attr.value == "TYPE_CHECKING"
+
+
+def _blocks(
+    body: Sequence[cst.BaseStatement], runtime_only: bool, depth: int = 0
+) -> Iterable[Sequence[cst.BaseStatement]]:
+    """Statement lists that run when the module is imported: the module's body and the
+    bodies of its top-level `try` and `if` statements (`if TYPE_CHECKING:` bodies only
+    when `runtime_only` is False). Function and class bodies are never included."""
+    yield body
+    if depth > 3:
+        return
+    for statement in body:
+        inner: list[Sequence[cst.BaseStatement]] = []
+        if isinstance(statement, cst.Try):
+            inner.append(_suite(statement.body))
+            inner.extend(_suite(handler.body) for handler in statement.handlers)
+            for part in (statement.orelse, statement.finalbody):
+                if part is not None:
+                    inner.append(_suite(part.body))
+        elif isinstance(statement, cst.If):
+            if not (runtime_only and _is_type_checking(statement.test)):
+                inner.append(_suite(statement.body))
+            orelse = statement.orelse
+            if isinstance(orelse, cst.Else):
+                inner.append(_suite(orelse.body))
+            elif isinstance(orelse, cst.If):
+                inner.extend(_blocks([orelse], runtime_only, depth + 1))
+                continue
+        for block in inner:
+            yield from _blocks(block, runtime_only, depth + 1)
+
+
+def _suite(suite: cst.BaseSuite) -> Sequence[cst.BaseStatement]:
+    """The statements of an indented block (a one-line `try: x` suite holds none we edit)."""
+    return suite.body if isinstance(suite, cst.IndentedBlock) else ()
+
+
 def _top_level_imports(module: cst.Module) -> Iterable[cst.Import | cst.ImportFrom]:
-    for statement in module.body:
-        if isinstance(statement, cst.SimpleStatementLine):
-            for small in statement.body:
-                if isinstance(small, (cst.Import, cst.ImportFrom)):
-                    yield small
+    """Imports that run when the module is imported (also inside `try:`; never under
+    `if TYPE_CHECKING:`, which does not exist at run time)."""
+    for block in _blocks(module.body, runtime_only=True):
+        for statement in block:
+            if isinstance(statement, cst.SimpleStatementLine):
+                for small in statement.body:
+                    if isinstance(small, (cst.Import, cst.ImportFrom)):
+                        yield small
 
 
-def add_import(module: cst.Module, target: CallTarget) -> cst.Module:
-    """Add `from target.module import Name`, merged into an existing import from that module."""
+def _merged(small: cst.ImportFrom, name: str) -> cst.ImportFrom:
+    """`small` with `name` added, in sorted position when its names are sorted."""
+    assert not isinstance(small.names, cst.ImportStar)
+    names = list(small.names)
+    existing = [_code(a.name) for a in names]
+    position = len(names)
+    if existing == sorted(existing):
+        position = next((i for i, n in enumerate(existing) if n > name), len(names))
+    origins: list[int | None] = list(range(len(names)))
+    origins.insert(position, None)
+    names.insert(position, cst.ImportAlias(name=cst.Name(name)))
+    opening = small.lpar.whitespace_after if small.lpar is not None else None
+    commas = relayout(origins, [a.comma for a in small.names], opening)
+    fixed = [a.with_changes(comma=c) for a, c in zip(names, commas, strict=True)]
+    return small.with_changes(names=fixed)
+
+
+def _import_from(small: cst.BaseSmallStatement, module_name: str) -> bool:
+    return (
+        isinstance(small, cst.ImportFrom)
+        and small.module is not None
+        and not small.relative
+        and _code(small.module) == module_name
+        and not isinstance(small.names, cst.ImportStar)
+    )
+
+
+def _binds(small: cst.BaseSmallStatement, name: str) -> bool:
+    if not isinstance(small, (cst.Import, cst.ImportFrom)) or isinstance(
+        small.names, cst.ImportStar
+    ):
+        return False
+    return any(_local_name(alias) == name for alias in small.names)
+
+
+def add_import(module: cst.Module, target: CallTarget, anchors: Sequence[str] = ()) -> cst.Module:
+    """Add `from target.module import Name` where the file keeps its imports.
+
+    Merged into a runtime import from that module wherever it is (also inside
+    `try:`). Otherwise, when the name being replaced (`anchor`) is imported inside a
+    `try:` (an optional import), the new import goes right beside it, in the same
+    block; else among the top-level imports.
+    """
     name = target.import_name
+    top = set(map(id, module.body))
+    for block in _blocks(module.body, runtime_only=True):
+        if any(id(statement) in top for statement in block):
+            continue  # the top level: handled below, with its own layout rules
+        for statement in block:
+            if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
+                small = statement.body[0]
+                if _import_from(small, target.module):
+                    assert isinstance(small, cst.ImportFrom)
+                    assert not isinstance(small.names, cst.ImportStar)
+                    if any(_code(a.name) == name for a in small.names):
+                        return module
+                    replaced = module.deep_replace(small, _merged(small, name))
+                    assert isinstance(replaced, cst.Module)
+                    return replaced
+    if (
+        not any(
+            isinstance(s, cst.SimpleStatementLine)
+            and any(_import_from(x, target.module) for x in s.body)
+            for s in module.body
+        )
+        and anchors
+    ):
+        for block in _blocks(module.body, runtime_only=True):
+            if any(id(statement) in top for statement in block):
+                continue
+            for statement in block:
+                if isinstance(statement, cst.SimpleStatementLine) and any(
+                    _binds(small, anchor) for small in statement.body for anchor in anchors
+                ):
+                    new_line = cst.parse_statement(f"from {target.module} import {name}")
+                    return _insert_after(module, statement, new_line)
     body = list(module.body)
     for index, statement in enumerate(body):
         if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
@@ -316,20 +434,9 @@ def add_import(module: cst.Module, target: CallTarget) -> cst.Module:
             and _code(small.module) == target.module
             and not isinstance(small.names, cst.ImportStar)
         ):
-            names = list(small.names)
-            if any(_code(a.name) == name for a in names):
+            if any(_code(a.name) == name for a in small.names):
                 return module
-            existing = [_code(a.name) for a in names]
-            position = len(names)
-            if existing == sorted(existing):
-                position = next((i for i, n in enumerate(existing) if n > name), len(names))
-            origins: list[int | None] = list(range(len(names)))
-            origins.insert(position, None)
-            names.insert(position, cst.ImportAlias(name=cst.Name(name)))
-            opening = small.lpar.whitespace_after if small.lpar is not None else None
-            commas = relayout(origins, [a.comma for a in small.names], opening)
-            fixed = [a.with_changes(comma=c) for a, c in zip(names, commas, strict=True)]
-            body[index] = statement.with_changes(body=[small.with_changes(names=fixed)])
+            body[index] = statement.with_changes(body=[_merged(small, name)])
             return module.with_changes(body=body)
     new_line = cst.parse_statement(f"from {target.module} import {name}")
     # Insert among the top-level `from` imports: sorted position when they are sorted, else last.
@@ -359,6 +466,30 @@ def add_import(module: cst.Module, target: CallTarget) -> cst.Module:
     return module.with_changes(body=[*body[:insert_at], new_line, *body[insert_at:]])
 
 
+class _InsertAfter(cst.CSTTransformer):
+    def __init__(self, anchor: cst.BaseStatement, new: cst.BaseStatement) -> None:
+        self.anchor = anchor
+        self.new = new
+
+    def leave_IndentedBlock(
+        self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock
+    ) -> cst.IndentedBlock:
+        if any(statement is self.anchor for statement in original_node.body):
+            body: list[cst.BaseStatement] = []
+            for original, updated in zip(original_node.body, updated_node.body, strict=True):
+                body.append(updated)
+                if original is self.anchor:
+                    body.append(self.new)
+            return updated_node.with_changes(body=body)
+        return updated_node
+
+
+def _insert_after(
+    module: cst.Module, anchor: cst.BaseStatement, new: cst.BaseStatement
+) -> cst.Module:
+    return module.visit(_InsertAfter(anchor, new))
+
+
 def _after_docstring_and_future(body: Sequence[cst.BaseStatement]) -> int:
     index = 0
     first = body[0] if body else None
@@ -374,8 +505,12 @@ def _after_docstring_and_future(body: Sequence[cst.BaseStatement]) -> int:
 
 
 class _NameUses(cst.CSTVisitor):
+    """Names read anywhere in the module; a name only bound (`X = None` in the
+    `except ImportError:` fallback, a stub `class X:`) is not a use of an import."""
+
     def __init__(self) -> None:
         self.names: set[str] = set()
+        self._bound: set[int] = set()
 
     def visit_Import(self, node: cst.Import) -> bool:
         return False
@@ -383,8 +518,22 @@ class _NameUses(cst.CSTVisitor):
     def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
         return False
 
+    def visit_Assign(self, node: cst.Assign) -> None:
+        self._bound.update(id(t.target) for t in node.targets if isinstance(t.target, cst.Name))
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        if isinstance(node.target, cst.Name):
+            self._bound.add(id(node.target))
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._bound.add(id(node.name))
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._bound.add(id(node.name))
+
     def visit_Name(self, node: cst.Name) -> None:
-        self.names.add(node.value)
+        if id(node) not in self._bound:
+            self.names.add(node.value)
 
     def visit_Attribute(self, node: cst.Attribute) -> bool:
         node.value.visit(self)
@@ -397,11 +546,113 @@ class _NameUses(cst.CSTVisitor):
             self.names.add(text)
 
 
-def remove_unused_imports(module: cst.Module, candidates: Iterable[str]) -> cst.Module:
-    """Drop top-level imports of `candidates` that nothing uses any more.
+def _without(
+    small: cst.Import | cst.ImportFrom, unused: set[str]
+) -> cst.Import | cst.ImportFrom | None:
+    """`small` without the aliases that bind `unused` names; None when none is left."""
+    assert not isinstance(small.names, cst.ImportStar)
+    kept_indexes = [i for i, a in enumerate(small.names) if _local_name(a) not in unused]
+    if not kept_indexes:
+        return None
+    if len(kept_indexes) == len(small.names):
+        return small
+    opening = (
+        small.lpar.whitespace_after
+        if isinstance(small, cst.ImportFrom) and small.lpar is not None
+        else None
+    )
+    commas = relayout(kept_indexes, [a.comma for a in small.names], opening)
+    kept = [small.names[i].with_changes(comma=c) for i, c in zip(kept_indexes, commas, strict=True)]
+    return small.with_changes(names=kept)
 
-    Only top-level statements are touched, so imports under `if TYPE_CHECKING:`
-    (and any other block) are left alone.
+
+def _only_fallbacks(handler: cst.ExceptHandler, unused: set[str]) -> bool:
+    """An `except ImportError:` whose body only binds `unused` names (or passes)."""
+    caught = handler.type
+    names = [e.value for e in caught.elements] if isinstance(caught, cst.Tuple) else [caught]
+    if not names or not all(
+        isinstance(n, cst.Name) and n.value in {"ImportError", "ModuleNotFoundError"} for n in names
+    ):
+        return False
+    for statement in _suite(handler.body):
+        if not isinstance(statement, cst.SimpleStatementLine):
+            return False
+        for small in statement.body:
+            if isinstance(small, cst.Pass):
+                continue
+            if not (
+                isinstance(small, cst.Assign)
+                and all(
+                    isinstance(t.target, cst.Name) and t.target.value in unused
+                    for t in small.targets
+                )
+            ):
+                return False
+    return True
+
+
+class _RemoveNested(cst.CSTTransformer):
+    """Drop unused imports inside module-level `try:` and `if` blocks (also `if TYPE_CHECKING:`).
+
+    A block left empty gets `pass`; a `try:` left with only `pass` whose handlers only
+    bind the removed names to fallbacks, or an `if TYPE_CHECKING:` left with only
+    `pass` and no `else`, is removed whole.
+    """
+
+    def __init__(self, editable: set[int], unused: set[str]) -> None:
+        self.editable = editable
+        self.unused = unused
+        self.emptied: set[int] = set()
+
+    def leave_IndentedBlock(
+        self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock
+    ) -> cst.IndentedBlock:
+        if not any(id(s) in self.editable for s in original_node.body):
+            return updated_node
+        body: list[cst.BaseStatement] = []
+        for original, updated in zip(original_node.body, updated_node.body, strict=True):
+            if (
+                id(original) in self.editable
+                and isinstance(updated, cst.SimpleStatementLine)
+                and len(updated.body) == 1
+                and isinstance(updated.body[0], (cst.Import, cst.ImportFrom))
+                and not isinstance(updated.body[0].names, cst.ImportStar)
+            ):
+                small = _without(updated.body[0], self.unused)
+                if small is None:
+                    continue
+                updated = updated.with_changes(body=[small])
+            body.append(updated)
+        if not body:
+            self.emptied.add(id(original_node))
+            body = [cst.SimpleStatementLine(body=[cst.Pass()])]
+        return updated_node.with_changes(body=body)
+
+    def leave_Try(
+        self, original_node: cst.Try, updated_node: cst.Try
+    ) -> cst.Try | cst.RemovalSentinel:
+        if (
+            id(original_node.body) in self.emptied
+            and updated_node.orelse is None
+            and updated_node.finalbody is None
+            and all(_only_fallbacks(h, self.unused) for h in updated_node.handlers)
+        ):
+            return cst.RemovalSentinel.REMOVE
+        return updated_node
+
+    def leave_If(self, original_node: cst.If, updated_node: cst.If) -> cst.If | cst.RemovalSentinel:
+        if (
+            _is_type_checking(original_node.test)
+            and id(original_node.body) in self.emptied
+            and updated_node.orelse is None
+        ):
+            return cst.RemovalSentinel.REMOVE
+        return updated_node
+
+
+def remove_unused_imports(module: cst.Module, candidates: Iterable[str]) -> cst.Module:
+    """Drop imports of `candidates` that nothing uses any more, wherever the module keeps
+    them: at the top level, in `try:` / `except ImportError:` and under `if TYPE_CHECKING:`.
     """
     wanted = set(candidates)
     if not wanted:
@@ -411,6 +662,15 @@ def remove_unused_imports(module: cst.Module, candidates: Iterable[str]) -> cst.
     unused = wanted - uses.names
     if not unused:
         return module
+    top = set(map(id, module.body))
+    editable = {
+        id(statement)
+        for block in _blocks(module.body, runtime_only=False)
+        for statement in block
+        if id(statement) not in top
+    }
+    if editable:
+        module = module.visit(_RemoveNested(editable, unused))
     body: list[cst.BaseStatement] = []
     carried: Sequence[cst.EmptyLine] = ()
     for statement in module.body:
@@ -419,26 +679,13 @@ def remove_unused_imports(module: cst.Module, candidates: Iterable[str]) -> cst.
             if isinstance(small, (cst.Import, cst.ImportFrom)) and not isinstance(
                 small.names, cst.ImportStar
             ):
-                kept_indexes = [
-                    i for i, a in enumerate(small.names) if _local_name(a) not in unused
-                ]
-                if not kept_indexes:
+                kept = _without(small, unused)
+                if kept is None:
                     # The blank lines above a removed import separate import groups:
                     # hand them to the next import so the grouping survives.
                     carried = statement.leading_lines
                     continue
-                if len(kept_indexes) != len(small.names):
-                    opening = (
-                        small.lpar.whitespace_after
-                        if isinstance(small, cst.ImportFrom) and small.lpar is not None
-                        else None
-                    )
-                    commas = relayout(kept_indexes, [a.comma for a in small.names], opening)
-                    kept = [
-                        small.names[i].with_changes(comma=c)
-                        for i, c in zip(kept_indexes, commas, strict=True)
-                    ]
-                    statement = statement.with_changes(body=[small.with_changes(names=kept)])
+                statement = statement.with_changes(body=[kept])
                 if carried:
                     statement = statement.with_changes(
                         leading_lines=[*carried, *statement.leading_lines]
@@ -467,9 +714,10 @@ def update_imports(
     module: cst.Module, targets: Iterable[CallTarget], old_roots: Iterable[str]
 ) -> cst.Module:
     """After a rewrite: import the targets the file now calls, drop the old names left unused."""
+    roots = sorted(set(old_roots))
     for target in targets:
-        module = add_import(module, target)
-    return remove_unused_imports(module, old_roots)
+        module = add_import(module, target, roots)
+    return remove_unused_imports(module, roots)
 
 
 def root_name(expr: cst.BaseExpression) -> str | None:
