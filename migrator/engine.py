@@ -312,6 +312,7 @@ def _analyse(
         cache_hits=cache.hits if cache is not None else 0,
         warnings=(
             *linker.warnings,
+            *_pack_warnings(rules, linker, files, root, config),
             *(cache.refused for cache in [cache] if cache is not None and cache.refused),
         ),
     )
@@ -321,6 +322,25 @@ def _analyse(
     scope = None if focus is None else focus.__contains__
     result = with_suppression_review(result, facts, scope)
     return Analysis(result=result, facts=facts, linker=linker, classifier=classifier)
+
+
+def _pack_warnings(
+    rules: RuleSet, linker: Linker, files: Sequence[SourceFile], root: Path, config: Config
+) -> list[str]:
+    """What the packs name that the tree (or the environment) does not have (migrator.packcheck)."""
+    from migrator.discovery import module_name_in
+    from migrator.packcheck import pack_warnings
+
+    folders = {
+        source.relpath.rsplit("/", 1)[0]
+        for source in files
+        if source.relpath.endswith("/__init__.py")
+    }
+    modules = {
+        module_name_in(source.relpath, folders.__contains__, config.source_roots)[0]
+        for source in files
+    }
+    return pack_warnings(rules, linker, modules)
 
 
 def _signatures(sources: dict[str, SourceFile], errors: list[FileError]) -> dict[str, list[int]]:

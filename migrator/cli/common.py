@@ -33,7 +33,13 @@ def jobs_option() -> Any:
 
 def rules_option() -> Any:
     return typer.Option(
-        None, "--rules", "-r", help="A rule pack file or shipped pack id; repeat for several."
+        None,
+        "--rules",
+        "-r",
+        help="A rule pack file or shipped pack id; repeat for several. Given, it REPLACES the "
+        "default pack (tool-dispatcher); to add a pack to it, pass both: "
+        "--rules tool-dispatcher --rules my-pack.yaml (or list both under rules = [...] in "
+        "[tool.migrator]).",
     )
 
 

@@ -94,7 +94,14 @@ def check_command(file: Path = typer.Argument(..., help="A rule pack YAML file."
         pack = load_pack(file)
     except RulePackError as error:
         fail(str(error))
+    from migrator.packcheck import pack_warnings
+    from migrator.rules import RuleSet
+
     typer.echo(
         f"{file}: ok: pack {pack.id!r} with {len(pack.classes)} class rule(s) and "
         f"{len(pack.legacy_factories)} legacy factory rule(s)"
     )
+    # Contradictions, and names the environment has but that name nothing; the
+    # tree is checked on every audit (there the scanned modules are known).
+    for warning in pack_warnings(RuleSet((pack,))):
+        typer.echo(f"warning: {warning}", err=True)
