@@ -65,26 +65,67 @@ from codemods._support import (
 )
 from migrator.model import Finding, FixAction
 from migrator.rules import CallTarget, RuleSet
+from migrator.scopes import StatementNames, block_reach
 
 
-class _Uses(cst.CSTVisitor):
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.found = False
+class _Names(cst.CSTVisitor):
+    """A statement's bound, read, and read-outside-`await` names (scopes.StatementNames)."""
+
+    def __init__(self) -> None:
+        self.binds: set[str] = set()
+        self.reads: set[str] = set()
+        self.unawaited: set[str] = set()
+        self._bound: set[int] = set()
+        self._awaits = 0
+
+    def _bind(self, target: cst.BaseExpression) -> None:
+        if isinstance(target, cst.Name):
+            self.binds.add(target.value)
+            self._bound.add(id(target))
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                self._bind(element.value)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for target in node.targets:
+            self._bind(target.target)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self._bind(node.target)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._bind(node.target)
+
+    def visit_For(self, node: cst.For) -> None:
+        self._bind(node.target)
+
+    def visit_AsName(self, node: cst.AsName) -> None:
+        self._bind(node.name)
+
+    def visit_Await(self, node: cst.Await) -> None:
+        self._awaits += 1
+
+    def leave_Await(self, original_node: cst.Await) -> None:
+        self._awaits -= 1
 
     def visit_Attribute(self, node: cst.Attribute) -> bool:
         node.value.visit(self)
         return False
 
     def visit_Name(self, node: cst.Name) -> None:
-        if node.value == self.name:
-            self.found = True
+        if id(node) in self._bound:
+            return
+        self.reads.add(node.value)
+        if not self._awaits:
+            self.unawaited.add(node.value)
 
 
-def _uses(statement: cst.CSTNode, name: str) -> bool:
-    finder = _Uses(name)
-    statement.visit(finder)
-    return finder.found
+def _statement_names(statement: cst.CSTNode) -> StatementNames:
+    names = _Names()
+    statement.visit(names)
+    return StatementNames(
+        frozenset(names.binds), frozenset(names.unawaited), frozenset(names.reads)
+    )
 
 
 class RewriteToContextManager(VisitorBasedCodemodCommand):
@@ -149,9 +190,10 @@ class RewriteToContextManager(VisitorBasedCodemodCommand):
             assert isinstance(updated_assign, cst.Assign) and isinstance(
                 updated_assign.value, cst.Call
             )
-            last = max(
-                (j for j in range(index + 1, len(body)) if _uses(body[j], name)), default=None
-            )
+            # Every later use of the dispatcher, and of what was made from it without
+            # being awaited (coroutines, tasks, bound methods), stays inside the block.
+            reach, _ = block_reach(name, [_statement_names(s) for s in body[index + 1 :]])
+            last = index + 1 + reach if reach is not None else None
             rewrite = plan_rewrite(self.rules, finding, updated_assign.value, manager=True)
             if last is None or rewrite is None:
                 # The audit's plan no longer fits this code; a person decides.

@@ -95,6 +95,9 @@ class Classifier:
         if call.form is CallForm.BASE_INIT:
             return self._base_init(facts, call, test_code)
         matches = [m for m in (self.linker.match(t) for t in call.targets) if m is not None]
+        if not matches and call.form is CallForm.CALL:
+            method = self.linker.method_match(call.callee_text, call.targets)
+            matches = [method] if method is not None else []
         if not matches:
             return None
         if call.form is CallForm.RUNTIME_CHOICE:
@@ -170,9 +173,17 @@ class Classifier:
             None,
             is_subclass=False,
         )
-        return self._finding(
+        finding = self._finding(
             facts, call, match, Kind.LEGACY_FACTORY, test_code, plan, "legacy global factory"
         )
+        if legacy.qualified_name in self.linker.derived:
+            # A derived factory: the rewrite maps the arguments through its own signature.
+            finding = replace(
+                finding,
+                signature=legacy.signature,
+                detail=f"{legacy.qualified_name.rsplit('.', 1)[-1]} returns a dispatcher shared by every user",
+            )
+        return finding
 
     def _construction(
         self, facts: FileFacts, call: CallFacts, match: Match, member: FamilyMember, test_code: bool

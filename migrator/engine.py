@@ -518,7 +518,9 @@ def search_roots(linker: Linker, candidates: Iterable[FileFacts]) -> set[str]:
                 and not call.scope.is_async
                 and call.scope.level is ScopeLevel.FUNCTION
                 and call.storage is None
-                and any(_may_need_async(linker, facts, call, linker.match(t)) for t in call.targets)
+                and any(
+                    _may_need_async(linker, facts, call, match) for match in _matches(linker, call)
+                )
             ):
                 functions.add(facts.functions[call.function].qualname)
     return functions
@@ -546,6 +548,14 @@ def _may_need_async(linker: Linker, facts: FileFacts, call: CallFacts, match: Ma
         and member.rule.factory.awaitable
         and not (member.signature_conflict and call.positional)
     )
+
+
+def _matches(linker: Linker, call: CallFacts) -> list[Match | None]:
+    """What each of a call's targets resolves to (`Classifier._classify`'s matches)."""
+    matches = [linker.match(target) for target in call.targets]
+    if not any(matches) and call.form is CallForm.CALL:
+        matches = [linker.method_match(call.callee_text, call.targets)]
+    return matches
 
 
 def _factory_of(linker: Linker, match: Match) -> CallTarget | None:

@@ -83,6 +83,7 @@ class _Judge:
         self.names = frozenset(rules.context_names)
         self.attributes = frozenset(rules.context_attributes) | self.names
         self.constructors = rules.context_constructors
+        self.depth = 0
 
     def judge(self, node: ast.expr, text: str) -> Evidence:
         kind = type(node)
@@ -121,9 +122,29 @@ class _Judge:
             if not set(param.annotation) <= _UNINFORMATIVE or not param.annotation:
                 shown = ", ".join(a.rsplit(".", 1)[-1] for a in param.annotation) or "another type"
                 return Evidence(Verdict.AGAINST, f"`{name}`, annotated as {shown}")
+        value = self._assigned(name)
+        if value is not None and self.depth < 3:
+            # `context = {...}` or `context = UserExecutionContext.from_request(...)`:
+            # what the name was bound to decides, before what it is called.
+            self.depth += 1
+            try:
+                node = ast.parse(value.strip(), mode="eval").body
+            except (SyntaxError, ValueError):
+                node = None
+            if node is not None:
+                bound = self.judge(node, value)
+                if bound.verdict is not Verdict.NONE:
+                    return Evidence(
+                        bound.verdict, f"`{name}`, bound to {bound.what}", bound.display
+                    )
         if name in self.names:
             return Evidence(Verdict.FOR, f"`{name}`")
         return Evidence(Verdict.NONE, f"`{name}`, with nothing to show it is a context")
+
+    def _assigned(self, name: str) -> str | None:
+        if self.function is None:
+            return None
+        return dict(self.function.assigned).get(name)
 
     def _resolve(self, func: ast.expr) -> str | None:
         """The qualified name a callee written in this module denotes, when it is a module name."""

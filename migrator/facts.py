@@ -89,6 +89,12 @@ class FunctionFacts:
     class_qualname: str | None
     #: Qualified names this function calls (for the async caller chain).
     calls: tuple[str, ...]
+    #: Locals bound exactly once, by a plain `name = value`: (name, source text of the
+    #: value), as evidence of what a name passed as the user context is.
+    assigned: tuple[tuple[str, str], ...] = ()
+    #: Source text of every `return` / `yield` value (`""` for a bare `return`), to
+    #: find functions that only hand out a dispatcher (derived factories).
+    returns: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ of the rule class they derive from.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from migrator.facts import CallFacts, CallForm, ClassFacts, FileFacts
@@ -111,6 +111,9 @@ class Linker:
             for name in self._both_ways(rule.names):
                 self.family.setdefault(name, member)
         self._grow_family()
+        #: Derived factories: qualified name to what they return ("legacy" or "migrated").
+        self.derived: dict[str, str] = {}
+        self._derive_factories()
 
     def _signature(self, rule: ClassRule) -> tuple[tuple[str, ...], bool]:
         """The class's own `__init__` signature when it is defined in the tree, else the pack's.
@@ -195,6 +198,81 @@ class Linker:
         return current
 
     def match(self, name: str) -> Match | None:
+        found = self._match(name)
+        if found is not None:
+            return found
+        # `Sub.method` where the method is defined on a base class (`self.factory_method`
+        # in a subclass of the factory).
+        owner, _, method = name.rpartition(".")
+        if owner and method:
+            for base in self._bases(self.definition(owner)):
+                found = self._match(f"{base}.{method}")
+                if found is not None:
+                    return Match(
+                        found.kind,
+                        found.qualified_name,
+                        (name, *found.via),
+                        found.member,
+                        found.legacy,
+                        found.migrated_rule,
+                    )
+        return None
+
+    def _bases(self, qualname: str) -> list[str]:
+        """Base classes of a tree class, nearest first (through the tree only)."""
+        out: list[str] = []
+        frontier = [qualname]
+        for _ in range(8):
+            following: list[str] = []
+            for name in frontier:
+                found = self.classes.get(name)
+                if found is None:
+                    continue
+                for base in found[0].bases:
+                    final = self.definition(base)
+                    if final not in out:
+                        out.append(final)
+                        following.append(final)
+            if not following:
+                break
+            frontier = following
+        return out
+
+    def method_match(self, callee_text: str, targets: Sequence[str]) -> Match | None:
+        """A pack's `factory_methods` entry called on an object: matched on the method's
+        name, and on the receiver's class when it is known (a resolved target)."""
+        if "." not in callee_text:
+            return None
+        method = callee_text.rsplit(".", 1)[-1]
+        for rule in self.rules.factory_methods:
+            if rule.method != method:
+                continue
+            owner = self.definition(rule.owner)
+            known = [t.rsplit(".", 1)[0] for t in targets if t.endswith("." + method)]
+            if known and not any(
+                self.definition(cls) == owner
+                or owner in self._bases(self.definition(cls))
+                or cls == rule.owner
+                for cls in known
+            ):
+                continue
+            via = (callee_text, rule.qualified_name)
+            created = self._class_rule(rule.creates) if rule.creates else None
+            if rule.kind == "migrated":
+                return Match(TargetKind.MIGRATED, rule.qualified_name, via, migrated_rule=created)
+            legacy = LegacyFactoryRule(
+                id=rule.id,
+                qualified_name=rule.qualified_name,
+                aliases=(),
+                creates=rule.creates or "",
+                signature=(),
+                arguments=(),
+                description=rule.description,
+            )
+            return Match(TargetKind.LEGACY, rule.qualified_name, via, legacy=legacy)
+        return None
+
+    def _match(self, name: str) -> Match | None:
         final, chain = self.canonical(name)
         if final in self.family:
             return Match(
@@ -251,6 +329,8 @@ class Linker:
         ] + list(self.rules.migrated_targets())
         # A legacy factory's body is its own implementation too: its callers are the sites.
         targets += [name for legacy in self.rules.legacy_factories for name in legacy.names]
+        targets += list(self.derived)
+        targets += [rule.qualified_name for rule in self.rules.factory_methods]
         frontier = {self.definition(name) for name in targets} & functions.keys()
         internal = set(frontier)
         for _ in range(3):
@@ -317,6 +397,119 @@ class Linker:
             line=cls.line,
         )
 
+    def _derive_factories(self) -> None:
+        """Functions of the family's own modules that only hand out a dispatcher join it.
+
+        A function or method defined in a module that defines a family class or a
+        pack factory, whose every `return` (or `yield`) is a family construction or a
+        factory call, is a factory itself: legacy when what it returns is global,
+        modern (`migrated`) when it forwards a context. Helpers in client modules do
+        not join: their inner construction is the site. Repeated until nothing joins,
+        so a helper returning a derived factory's call joins too.
+        """
+        homes = self._home_modules()
+        for _ in range(4):
+            joined = False
+            for facts in self.files.values():
+                if facts.module not in homes:
+                    continue
+                for index, function in enumerate(facts.functions):
+                    if function.qualname in self.derived or self.match(function.qualname):
+                        continue
+                    verdict = self._returns_verdict(facts, index)
+                    if verdict is None:
+                        continue
+                    kind, rule = verdict
+                    self.derived[function.qualname] = kind
+                    joined = True
+                    if kind == "migrated":
+                        self.migrated[function.qualname] = rule
+                        continue
+                    params = tuple(p.name for p in function.params)
+                    if function.class_qualname is not None and params[:1] in (("self",), ("cls",)):
+                        params = params[1:]
+                    self.legacy_rules[function.qualname] = LegacyFactoryRule(
+                        id=rule.id,
+                        qualified_name=function.qualname,
+                        aliases=(),
+                        creates=rule.id,
+                        signature=params,
+                        arguments=tuple((n, a) for n, a in rule.arguments if n in params),
+                        description=f"{function.name} only returns a dispatcher shared by every user",
+                    )
+            if not joined:
+                break
+
+    def _home_modules(self) -> set[str]:
+        """Modules that define a family class or a pack factory (in the scanned tree)."""
+        homes: set[str] = set()
+        for qualname in self.family:
+            found = self.classes.get(self.definition(qualname))
+            if found is not None:
+                homes.add(found[1].module)
+        targets = [name for legacy in self.rules.legacy_factories for name in legacy.names]
+        targets += list(self.rules.migrated_targets())
+        defined = {self.definition(name) for name in targets}
+        for facts in self.files.values():
+            if any(function.qualname in defined for function in facts.functions):
+                homes.add(facts.module)
+        return homes
+
+    def _returns_verdict(self, facts: FileFacts, index: int) -> tuple[str, ClassRule] | None:
+        """("legacy" | "migrated", the class rule) when every return hands out a dispatcher."""
+        function = facts.functions[index]
+        if not function.returns:
+            return None
+        calls = [c for c in facts.calls if c.function == index]
+        kinds: set[str] = set()
+        rules: set[str] = set()
+        rule_of: dict[str, ClassRule] = {}
+        for text in function.returns:
+            call = _returned_call(text, calls)
+            if call is None:
+                return None
+            verdict = self._call_verdict(call)
+            if verdict is None:
+                return None
+            kind, rule = verdict
+            kinds.add(kind)
+            rules.add(rule.id)
+            rule_of[rule.id] = rule
+        if len(kinds) != 1 or len(rules) != 1:
+            return None
+        return kinds.pop(), rule_of[rules.pop()]
+
+    def _call_verdict(self, call: CallFacts) -> tuple[str, ClassRule] | None:
+        if call.form is not CallForm.CALL:
+            return None
+        for target in call.targets:
+            match = self.match(target)
+            if match is None:
+                continue
+            if match.kind is TargetKind.MIGRATED:
+                rule = match.migrated_rule or self._rule_for_migrated(match.qualified_name)
+                return ("migrated", rule) if rule is not None else None
+            if match.kind is TargetKind.LEGACY and match.legacy is not None:
+                created = self._class_rule(match.legacy.creates)
+                return ("legacy", created) if created is not None else None
+            if match.member is not None:
+                member = match.member
+                if member.init_without_context or member.context_parameter is None:
+                    return "legacy", member.rule
+                bound, _ = bind_call(member.signature, call.positional, call.keywords)
+                value = bound.get(member.context_parameter)
+                if value is None:
+                    return None if call.star_args or call.star_kwargs else ("legacy", member.rule)
+                return ("legacy" if value.is_none else "migrated"), member.rule
+        return None
+
+    def _class_rule(self, rule_id: str) -> ClassRule | None:
+        return next((rule for rule in self.rules.classes if rule.id == rule_id), None)
+
+    def _rule_for_migrated(self, name: str) -> ClassRule | None:
+        rules = {rule.id: rule for rule in self.migrated.values() if rule is not None}
+        return next(iter(rules.values())) if len(rules) == 1 else None
+
     # ------------------------------------------------------------------ output
 
     def discovered_names(self) -> frozenset[str]:
@@ -328,6 +521,7 @@ class Linker:
         for qualname, member in self.family.items():
             if member.is_subclass:
                 names.add(qualname.rsplit(".", 1)[-1])
+        names.update(qualname.rsplit(".", 1)[-1] for qualname in self.derived)
         return frozenset(names)
 
     def alias_notes(self) -> tuple[AliasNote, ...]:
@@ -351,6 +545,23 @@ class Linker:
                     AliasNote(member.qualname, member.rule.qualified_name, member.path, member.line)
                 )
         return tuple(notes)
+
+
+def _returned_call(text: str, calls: Sequence[CallFacts]) -> CallFacts | None:
+    """The recorded call a `return` hands out: the call itself, or the one bound to the name."""
+    value = text.strip()
+    if value.startswith("await "):
+        value = value[len("await ") :].strip()
+    if value.startswith("(") and value.endswith(")"):
+        value = value[1:-1].strip()
+    if value.isidentifier():
+        bound = [c for c in calls if c.bound_name == value]
+        return bound[0] if len(bound) == 1 else None
+    normalized = "".join(value.split())
+    for call in calls:
+        if call.normalized == normalized:
+            return call
+    return None
 
 
 def base_init_calls(facts: FileFacts, cls: ClassFacts) -> list[CallFacts]:

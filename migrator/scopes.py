@@ -116,6 +116,38 @@ def lookup(
     return ()
 
 
+@dataclass(frozen=True)
+class StatementNames:
+    """What one statement does with names, as the block-boundary rule needs it."""
+
+    #: Names the statement binds (assignment targets, loop variables, `as` names).
+    binds: frozenset[str]
+    #: Names it reads outside any `await`: a value made from them is not finished yet.
+    unawaited: frozenset[str]
+    #: Every name it reads.
+    reads: frozenset[str]
+
+
+def block_reach(name: str, later: Sequence[StatementNames]) -> tuple[int | None, frozenset[str]]:
+    """How far an `async with` around `name = ...` must reach in its block.
+
+    The block must cover every later use of `name` and of every name assigned from
+    an expression that mentions it (or such a name) without awaiting it: a
+    coroutine, a bound method, a lambda, a generator, a task, a comprehension of
+    those runs on the dispatcher when it is awaited later. Returns the index in
+    `later` of the last statement that reads one of them (None when none does), and
+    the names made from `name`.
+    """
+    made = {name}
+    last: int | None = None
+    for index, statement in enumerate(later):
+        if statement.reads & made:
+            last = index
+        if statement.binds and statement.unawaited & made:
+            made |= statement.binds
+    return last, frozenset(made)
+
+
 def mentions(names: frozenset[str], written: str | None, targets: Iterable[str]) -> bool:
     """Whether a callee, as written or resolved, ends in one of `names`: worth recording."""
     if written is not None and written.rsplit(".", 1)[-1] in names:
@@ -147,8 +179,10 @@ __all__ = [
     "IMPORT_ERRORS",
     "Bind",
     "Frame",
+    "StatementNames",
     "absolute_name",
     "add_binding",
+    "block_reach",
     "lookup",
     "mentions",
     "placed_storage",
