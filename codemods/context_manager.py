@@ -2,9 +2,12 @@
 
 ## What it does
 For each site planned `context-manager`, the assignment `name = ToolDispatcher(...)`
-and the statements after it in the same block that use `name` become an
-`async with` statement whose body is those statements. Statements after the last
-use stay after the block. Comments above the assignment stay above the
+and the statements after it in the same block that use `name`, or a value made
+from it without awaiting it (`tasks = [name.dispatch(x) for x in xs]`, a bound
+method), become an `async with` statement whose body is those statements, so that
+nothing made from the dispatcher runs after it is closed. Statements after the
+last such use stay after the block. A sync context manager (`async: false`)
+becomes a plain `with`. Comments above the assignment stay above the
 `async with`; a comment at the end of the assignment line moves to its header.
 
 ## Why
