@@ -176,6 +176,20 @@ def _rules_for(rules: RuleSet, rule_id: str) -> tuple[ClassRule | None, LegacyFa
         found = pack.class_rule(rule_id)
         if found is not None:
             return found, None
+        for method in pack.factory_methods:
+            if method.id == rule_id and method.creates is not None:
+                # A legacy factory method: its own arguments are unknown (no signature).
+                created = pack.class_rule(method.creates)
+                legacy = LegacyFactoryRule(
+                    id=method.id,
+                    qualified_name=method.qualified_name,
+                    aliases=(),
+                    creates=method.creates,
+                    signature=(),
+                    arguments=(),
+                    description=method.description,
+                )
+                return created, legacy
     return None, None
 
 

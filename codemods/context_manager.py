@@ -74,12 +74,22 @@ from migrator.scopes import StatementNames, block_reach
 class _Names(cst.CSTVisitor):
     """A statement's bound, read, and read-outside-`await` names (scopes.StatementNames)."""
 
-    def __init__(self) -> None:
+    def __init__(self, calls_finish: bool) -> None:
         self.binds: set[str] = set()
         self.reads: set[str] = set()
         self.unawaited: set[str] = set()
         self._bound: set[int] = set()
         self._awaits = 0
+        #: In a `def`, a call's result is finished when it returns (migrator.astfacts).
+        self.calls_finish = calls_finish
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if self.calls_finish:
+            self._awaits += 1
+
+    def leave_Call(self, original_node: cst.Call) -> None:
+        if self.calls_finish:
+            self._awaits -= 1
 
     def _bind(self, target: cst.BaseExpression) -> None:
         if isinstance(target, cst.Name):
@@ -123,8 +133,8 @@ class _Names(cst.CSTVisitor):
             self.unawaited.add(node.value)
 
 
-def _statement_names(statement: cst.CSTNode) -> StatementNames:
-    names = _Names()
+def _statement_names(statement: cst.CSTNode, calls_finish: bool) -> StatementNames:
+    names = _Names(calls_finish)
     statement.visit(names)
     return StatementNames(
         frozenset(names.binds), frozenset(names.unawaited), frozenset(names.reads)
@@ -149,6 +159,8 @@ class RewriteToContextManager(VisitorBasedCodemodCommand):
         self.rewritten: list[Finding] = []
         self._needed_imports: list[CallTarget] = []
         self._old_roots: set[str] = set()
+        #: Whether each enclosing function is `async`, innermost last.
+        self._functions: list[bool] = []
 
     @staticmethod
     def add_args(arg_parser: argparse.ArgumentParser) -> None:
@@ -159,6 +171,15 @@ class RewriteToContextManager(VisitorBasedCodemodCommand):
 
     def visit_Module(self, node: cst.Module) -> None:
         self.module_node = node
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._functions.append(node.asynchronous is not None)
+
+    def leave_FunctionDef(
+        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
+    ) -> cst.FunctionDef:
+        self._functions.pop()
+        return updated_node
 
     def _site(self, statement: cst.BaseStatement) -> tuple[Finding, str, cst.Call] | None:
         if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1):
@@ -195,7 +216,9 @@ class RewriteToContextManager(VisitorBasedCodemodCommand):
             )
             # Every later use of the dispatcher, and of what was made from it without
             # being awaited (coroutines, tasks, bound methods), stays inside the block.
-            reach, _ = block_reach(name, [_statement_names(s) for s in body[index + 1 :]])
+            sync = bool(self._functions) and not self._functions[-1]
+            names = [_statement_names(s, sync) for s in body[index + 1 :]]
+            reach, _ = block_reach(name, names)
             last = index + 1 + reach if reach is not None else None
             rewrite = plan_rewrite(self.rules, finding, updated_assign.value, manager=True)
             if last is None or rewrite is None:

@@ -72,8 +72,12 @@ def _stored(target: ast.AST) -> Iterator[str]:
             yield node.id
 
 
-def statement_names(statement: ast.AST) -> StatementNames:
-    """What `statement` binds, reads, and reads outside any `await`."""
+def statement_names(statement: ast.AST, calls_finish: bool = False) -> StatementNames:
+    """What `statement` binds, reads, and reads outside any `await`.
+
+    In a synchronous function (`calls_finish`) a call's result is finished when the
+    call returns, so a name used inside a call counts as consumed, like an awaited one.
+    """
     binds: set[str] = set()
     reads: set[str] = set()
     unawaited: set[str] = set()
@@ -88,7 +92,9 @@ def statement_names(statement: ast.AST) -> StatementNames:
                 if not awaited:
                     unawaited.add(node.id)
             continue
-        inner = awaited or isinstance(node, ast.Await)
+        inner = (
+            awaited or isinstance(node, ast.Await) or (calls_finish and isinstance(node, ast.Call))
+        )
         if isinstance(node, ast.comprehension):
             # A comprehension's own variable is not bound in the statement's scope.
             stack.extend((child, inner) for child in (node.iter, *node.ifs))
@@ -97,13 +103,15 @@ def statement_names(statement: ast.AST) -> StatementNames:
     return StatementNames(frozenset(binds), frozenset(unawaited), frozenset(reads))
 
 
-def hands_out(statements: Iterable[ast.AST], names: frozenset[str]) -> bool:
+def hands_out(
+    statements: Iterable[ast.AST], names: frozenset[str], calls_finish: bool = False
+) -> bool:
     """Whether a `return`/`yield` among `statements` gives out one of `names` unawaited."""
     for node in _own_nodes(statements):
         if (
             isinstance(node, (ast.Return, ast.Yield, ast.YieldFrom))
             and node.value is not None
-            and statement_names(node.value).unawaited & names
+            and statement_names(node.value, calls_finish).unawaited & names
         ):
             return True
     return False

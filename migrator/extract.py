@@ -48,6 +48,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import cast
 
+from migrator.astfacts import fallback_children, hands_out, local_values, statement_names
 from migrator.facts import (
     ArgFacts,
     Binding,
@@ -66,6 +67,7 @@ from migrator.scopes import (
     Bind,
     absolute_name,
     add_binding,
+    block_reach,
     lookup,
     mentions,
     placed_storage,
@@ -488,6 +490,8 @@ class _Collector:
         #: (local name, how) of each `import ... as` and `from ... import`, in order.
         self.imports: list[tuple[str, str]] = []
         self.star_imports: list[ast.ImportFrom] = []
+        #: The node being visited is the fallback of an optional import.
+        self.fallback = False
         start: list[ast.AST]
         if isinstance(root, _FUNCTIONS):
             arguments = root.args
@@ -510,6 +514,9 @@ class _Collector:
         self._walk(start)
 
     def _add(self, name: str, bind: Bind) -> None:
+        if self.fallback and bind.kind != "import":
+            # `except ImportError: X = None`, or the `else:` of `if TYPE_CHECKING:`.
+            bind.fallback = True
         add_binding(self.found, name, bind)
 
     def _target(self, target: ast.AST, value: ast.expr | None) -> None:
@@ -531,12 +538,16 @@ class _Collector:
                 stack.append((target.value, None))  # type: ignore[attr-defined]
 
     def _walk(self, start: list[ast.AST]) -> None:
-        stack = list(reversed(start))
+        stack = [(node, False) for node in reversed(start)]
         while stack:
-            node = stack.pop()
+            node, fallback = stack.pop()
+            self.fallback = fallback
             children = self._visit(node)
             if children:
-                stack.extend(reversed(children))
+                marked = fallback_children(node)
+                stack.extend(
+                    (child, fallback or id(child) in marked) for child in reversed(children)
+                )
 
     def _visit(self, node: ast.AST) -> list[ast.AST] | None:
         """Record what `node` binds; the children to visit next."""
@@ -1107,6 +1118,8 @@ class _Walker:
             info.init = tuple(p.arg for p in params[1:])
             info.star_kwargs = arguments.kwarg is not None
 
+        assigned, returns = local_values(node, self.source.code)
+
         def leave() -> None:
             self.frames.pop()
             self.functions[frame.function_index] = replace(
@@ -1114,6 +1127,8 @@ class _Walker:
                 annotated_locals=tuple(
                     ParamFacts(name, found, True) for name, found in frame.annotated.items()
                 ),
+                assigned=assigned,
+                returns=returns,
                 calls=tuple(dict.fromkeys(frame.calls)),
             )
 
@@ -1166,6 +1181,26 @@ class _Walker:
             return
         if targets and self.interesting(written, targets):
             self._record(node, func, CallForm.CALL, targets, args)
+        elif type(func) is ast.Attribute and func.attr in self.names:
+            # `factory.create_scoped_dispatcher(...)`: a method called on an object (a
+            # pack's `factory_methods`, a derived factory). The receiver's class, when
+            # it is known, is the target's owner.
+            self._record(node, func, CallForm.CALL, self._receiver(func), args)
+
+    def _receiver(self, func: ast.Attribute) -> tuple[str, ...]:
+        """`Class.method` for `self.method` in a method of Class, or `Class().method`."""
+        value = func.value
+        frame = next((f for f in reversed(self.frames) if f.level is ScopeLevel.FUNCTION), None)
+        if (
+            frame is not None
+            and frame.class_qualname
+            and frame.first_param
+            and _name(value) == frame.first_param
+        ):
+            return (f"{frame.class_qualname}.{func.attr}",)
+        if type(value) is ast.Call:
+            return tuple(f"{owner}.{func.attr}" for owner in self.resolve(value.func))
+        return ()
 
     def _is_choice(self, func: ast.expr) -> bool:
         if type(func) is ast.IfExp:
@@ -1293,7 +1328,7 @@ class _Walker:
                 bound_name=bound_name,
                 escape=escape,
                 cm_eligible=cm_eligible,
-                storage=placed_storage(frame.level, storage, frame.cached),
+                storage=placed_storage(frame.level, storage, frame.cached, escape),
                 normalized=re.sub(r"\s+", "", source.code(at, site_floor)),
                 awaited=awaited,
             )
@@ -1407,8 +1442,31 @@ class _Walker:
             and not flow.reassigned
             and flow.uses > 0
             and flow.later_uses == flow.uses
+            and self._made_values_stay(function, name, later)
         )
         return flow.escape, cm
+
+    def _made_values_stay(self, function: ast.AST, name: str, later: Sequence[ast.stmt]) -> bool:
+        """Block boundaries: every value made from the dispatcher without awaiting it (a
+        coroutine, a task, a bound method) is used only in the block the `async with` can
+        wrap, and is not handed out (returned, yielded, stored, captured)."""
+        sync = type(function) is not ast.AsyncFunctionDef
+        names = [statement_names(statement, sync) for statement in later]
+        _, made = block_reach(name, names)
+        if hands_out(later, made, sync):
+            return False
+        for other in made - {name}:
+            origins = [s for s, n in zip(later, names, strict=True) if other in n.binds]
+            if len(origins) != 1:
+                return False
+            flow = _flow(function, other, origins[0], later, self.source)
+            if (
+                flow.reassigned
+                or flow.later_uses != flow.uses
+                or flow.escape not in (None, _ESCAPES["arg"])
+            ):
+                return False
+        return True
 
     def _alone_on_its_lines(self, statements: list[ast.stmt], index: int) -> bool:
         """A statement of an indented block with no other statement on its lines

@@ -14,7 +14,7 @@ import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from migrator.facts import CallFacts, CallForm, ClassFacts, FileFacts
+from migrator.facts import CallFacts, CallForm, ClassFacts, FileFacts, FunctionFacts
 from migrator.mapping import bind_call
 from migrator.model import AliasNote
 from migrator.rules import CallTarget, ClassRule, LegacyFactoryRule, RuleSet
@@ -248,7 +248,13 @@ class Linker:
             if rule.method != method:
                 continue
             owner = self.definition(rule.owner)
-            known = [t.rsplit(".", 1)[0] for t in targets if t.endswith("." + method)]
+            # A receiver's class is known when it is a class: `self` in a method, or
+            # `Class()` (a tree class, or a CamelCase name such as MagicMock).
+            known = [
+                owner
+                for owner in (t.rsplit(".", 1)[0] for t in targets if t.endswith("." + method))
+                if self.definition(owner) in self.classes or owner.rsplit(".", 1)[-1][:1].isupper()
+            ]
             if known and not any(
                 self.definition(cls) == owner
                 or owner in self._bases(self.definition(cls))
@@ -477,7 +483,14 @@ class Linker:
             rule_of[rule.id] = rule
         if len(kinds) != 1 or len(rules) != 1:
             return None
-        return kinds.pop(), rule_of[rules.pop()]
+        kind = kinds.pop()
+        if kind == "legacy" and not all(
+            self._forwards_only(_returned_call(text, calls), function) for text in function.returns
+        ):
+            # Its calls would be rewritten onto the factory: only when the helper adds
+            # nothing of its own (every argument is one of its parameters, or None).
+            return None
+        return kind, rule_of[rules.pop()]
 
     def _call_verdict(self, call: CallFacts) -> tuple[str, ClassRule] | None:
         if call.form is not CallForm.CALL:
@@ -494,6 +507,10 @@ class Linker:
                 return ("legacy", created) if created is not None else None
             if match.member is not None:
                 member = match.member
+                if member.is_subclass:
+                    # The factory makes the base class: a helper that builds a subclass
+                    # is not one of its spellings (its construction is the site).
+                    return None
                 if member.init_without_context or member.context_parameter is None:
                     return "legacy", member.rule
                 bound, _ = bind_call(member.signature, call.positional, call.keywords)
@@ -502,6 +519,27 @@ class Linker:
                     return None if call.star_args or call.star_kwargs else ("legacy", member.rule)
                 return ("legacy" if value.is_none else "migrated"), member.rule
         return None
+
+    def _forwards_only(self, call: CallFacts | None, function: FunctionFacts) -> bool:
+        """Every argument of `call` is the function's parameter of the same name, passed
+        on as it is (or None): calling the function is calling `call` with them."""
+        if call is None or call.star_args or call.star_kwargs:
+            return False
+        params = {p.name for p in function.params}
+        signature: tuple[str, ...] = ()
+        for target in call.targets:
+            match = self.match(target)
+            if match is not None and match.legacy is not None:
+                signature = match.legacy.signature
+            elif match is not None and match.member is not None:
+                signature = match.member.signature
+        if len(call.positional) > len(signature):
+            return False
+        named = [*zip(signature, call.positional, strict=False), *call.keywords]
+        return all(
+            value.is_none or (value.text.strip() == name and name in params)
+            for name, value in named
+        )
 
     def _class_rule(self, rule_id: str) -> ClassRule | None:
         return next((rule for rule in self.rules.classes if rule.id == rule_id), None)
