@@ -47,6 +47,8 @@ clause of an enclosing `try` is not in the same block, so such sites are `factor
 from __future__ import annotations
 
 import argparse
+import ast
+import textwrap
 from collections.abc import Sequence
 
 import libcst as cst
@@ -66,79 +68,20 @@ from codemods._support import (
     sites,
     update_imports,
 )
+from migrator.astfacts import statement_parts
 from migrator.model import Finding, FixAction
 from migrator.rules import CallTarget, RuleSet
 from migrator.scopes import StatementNames, block_reach
 
 
-class _Names(cst.CSTVisitor):
-    """A statement's bound, read, and read-outside-`await` names (scopes.StatementNames)."""
-
-    def __init__(self, calls_finish: bool) -> None:
-        self.binds: set[str] = set()
-        self.reads: set[str] = set()
-        self.unawaited: set[str] = set()
-        self._bound: set[int] = set()
-        self._awaits = 0
-        #: In a `def`, a call's result is finished when it returns (migrator.astfacts).
-        self.calls_finish = calls_finish
-
-    def visit_Call(self, node: cst.Call) -> None:
-        if self.calls_finish:
-            self._awaits += 1
-
-    def leave_Call(self, original_node: cst.Call) -> None:
-        if self.calls_finish:
-            self._awaits -= 1
-
-    def _bind(self, target: cst.BaseExpression) -> None:
-        if isinstance(target, cst.Name):
-            self.binds.add(target.value)
-            self._bound.add(id(target))
-        elif isinstance(target, (cst.Tuple, cst.List)):
-            for element in target.elements:
-                self._bind(element.value)
-
-    def visit_Assign(self, node: cst.Assign) -> None:
-        for target in node.targets:
-            self._bind(target.target)
-
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        self._bind(node.target)
-
-    def visit_AugAssign(self, node: cst.AugAssign) -> None:
-        self._bind(node.target)
-
-    def visit_For(self, node: cst.For) -> None:
-        self._bind(node.target)
-
-    def visit_AsName(self, node: cst.AsName) -> None:
-        self._bind(node.name)
-
-    def visit_Await(self, node: cst.Await) -> None:
-        self._awaits += 1
-
-    def leave_Await(self, original_node: cst.Await) -> None:
-        self._awaits -= 1
-
-    def visit_Attribute(self, node: cst.Attribute) -> bool:
-        node.value.visit(self)
-        return False
-
-    def visit_Name(self, node: cst.Name) -> None:
-        if id(node) in self._bound:
-            return
-        self.reads.add(node.value)
-        if not self._awaits:
-            self.unawaited.add(node.value)
-
-
-def _statement_names(statement: cst.CSTNode, calls_finish: bool) -> StatementNames:
-    names = _Names(calls_finish)
-    statement.visit(names)
-    return StatementNames(
-        frozenset(names.binds), frozenset(names.unawaited), frozenset(names.reads)
-    )
+def _statement_parts(
+    statement: cst.BaseStatement, calls_finish: bool
+) -> tuple[StatementNames, ...]:
+    """The block-boundary parts of a statement, read by the analysis's own rule
+    (`migrator.astfacts.statement_parts`) from the statement's code."""
+    code = textwrap.dedent(cst.Module(body=[]).code_for_node(statement))
+    tree = ast.parse(code)
+    return tuple(part for inner in tree.body for part in statement_parts(inner, calls_finish))
 
 
 class RewriteToContextManager(VisitorBasedCodemodCommand):
@@ -217,8 +160,8 @@ class RewriteToContextManager(VisitorBasedCodemodCommand):
             # Every later use of the dispatcher, and of what was made from it without
             # being awaited (coroutines, tasks, bound methods), stays inside the block.
             sync = bool(self._functions) and not self._functions[-1]
-            names = [_statement_names(s, sync) for s in body[index + 1 :]]
-            reach, _ = block_reach(name, names)
+            parts = [_statement_parts(s, sync) for s in body[index + 1 :]]
+            reach, _ = block_reach(name, parts)
             last = index + 1 + reach if reach is not None else None
             rewrite = plan_rewrite(self.rules, finding, updated_assign.value, manager=True)
             if last is None or rewrite is None:

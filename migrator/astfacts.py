@@ -103,6 +103,50 @@ def statement_names(statement: ast.AST, calls_finish: bool = False) -> Statement
     return StatementNames(frozenset(binds), frozenset(unawaited), frozenset(reads))
 
 
+def statement_parts(statement: ast.stmt, calls_finish: bool = False) -> tuple[StatementNames, ...]:
+    """`statement` as the block-boundary rule reads it: a compound statement is its
+    header (a loop's variables are bound from its iterable, a `with`'s from its
+    items) followed by the statements of its bodies, in order."""
+    parts: list[StatementNames] = []
+
+    def header(binds: Iterable[ast.AST], reads: Iterable[ast.AST]) -> None:
+        bound = {name for target in binds for name in _stored(target)}
+        read = [statement_names(node, calls_finish) for node in reads]
+        parts.append(
+            StatementNames(
+                frozenset(bound),
+                frozenset().union(*(r.unawaited for r in read)),
+                frozenset().union(*(r.reads for r in read)),
+            )
+        )
+
+    def body(statements: Iterable[ast.stmt]) -> None:
+        for inner in statements:
+            parts.extend(statement_parts(inner, calls_finish))
+
+    if isinstance(statement, (ast.For, ast.AsyncFor)):
+        header([statement.target], [statement.iter])
+        body([*statement.body, *statement.orelse])
+    elif isinstance(statement, (ast.While, ast.If)):
+        header([], [statement.test])
+        body([*statement.body, *statement.orelse])
+    elif isinstance(statement, (ast.With, ast.AsyncWith)):
+        header(
+            [i.optional_vars for i in statement.items if i.optional_vars is not None],
+            [i.context_expr for i in statement.items],
+        )
+        body(statement.body)
+    elif isinstance(statement, ast.Try):
+        body(statement.body)
+        for handler in statement.handlers:
+            header([], [handler.type] if handler.type is not None else [])
+            body(handler.body)
+        body([*statement.orelse, *statement.finalbody])
+    else:
+        parts.append(statement_names(statement, calls_finish))
+    return tuple(parts)
+
+
 def hands_out(
     statements: Iterable[ast.AST], names: frozenset[str], calls_finish: bool = False
 ) -> bool:
@@ -137,3 +181,41 @@ def fallback_children(node: ast.AST) -> frozenset[int]:
     if isinstance(node, ast.If) and is_type_checking(node.test):
         return frozenset(id(child) for child in node.orelse)
     return frozenset()
+
+
+def parametrized(
+    function: ast.FunctionDef | ast.AsyncFunctionDef, code: Callable[[ast.AST], str]
+) -> tuple[tuple[str, str], ...]:
+    """(parameter, values text) for each `@pytest.mark.parametrize("a,b", values)`."""
+    found: list[tuple[str, str]] = []
+    for decorator in function.decorator_list:
+        if not (
+            isinstance(decorator, ast.Call)
+            and isinstance(decorator.func, ast.Attribute)
+            and decorator.func.attr == "parametrize"
+            and len(decorator.args) >= 2
+        ):
+            continue
+        names, values = decorator.args[0], decorator.args[1]
+        if isinstance(names, ast.Constant) and isinstance(names.value, str):
+            listed = [n.strip() for n in names.value.split(",")]
+        elif isinstance(names, (ast.Tuple, ast.List)):
+            listed = [
+                n.value
+                for n in names.elts
+                if isinstance(n, ast.Constant) and isinstance(n.value, str)
+            ]
+        else:
+            continue
+        if len(listed) == 1:
+            found.append((listed[0], code(values)))
+        elif isinstance(values, (ast.List, ast.Tuple)):
+            # Several names: each row is a tuple; a name's values are its column.
+            for index, name in enumerate(listed):
+                column = [
+                    code(row.elts[index])
+                    for row in values.elts
+                    if isinstance(row, (ast.Tuple, ast.List)) and index < len(row.elts)
+                ]
+                found.append((name, "[" + ", ".join(column) + "]"))
+    return tuple(found)

@@ -96,7 +96,8 @@ class Classifier:
             return self._base_init(facts, call, test_code)
         matches = [m for m in (self.linker.match(t) for t in call.targets) if m is not None]
         if not matches and call.form is CallForm.CALL:
-            method = self.linker.method_match(call.callee_text, call.targets)
+            targets = call.targets or self._receiver_targets(facts, call)
+            method = self.linker.method_match(call.callee_text, targets)
             matches = [method] if method is not None else []
         if not matches:
             return None
@@ -120,6 +121,23 @@ class Classifier:
             return self._legacy(facts, call, match, test_code)
         assert match.member is not None
         return self._construction(facts, call, match, match.member, test_code)
+
+    def _receiver_targets(self, facts: FileFacts, call: CallFacts) -> tuple[str, ...]:
+        """`Class.method` for `name.method(...)` when the function binds `name` to `Class(...)`
+        or annotates it with `Class`: the receiver's class is then known."""
+        receiver, _, method = call.callee_text.rpartition(".")
+        if not receiver.isidentifier() or call.function < 0:
+            return ()
+        function = facts.functions[call.function]
+        for param in (*function.params, *function.annotated_locals):
+            if param.name == receiver and param.annotation:
+                return tuple(f"{owner}.{method}" for owner in param.annotation)
+        value = dict(function.assigned).get(receiver, "").strip()
+        head = value.split("(", 1)[0]
+        if value.endswith(")") and all(part.isidentifier() for part in head.split(".")):
+            owner = self.linker.canonical(f"{facts.module}.{head}")[0]
+            return (f"{owner}.{method}",)
+        return ()
 
     def _base_init(self, facts: FileFacts, call: CallFacts, test_code: bool) -> Finding | None:
         class_qualname = f"{facts.module}.{call.scope.class_name}"
@@ -403,8 +421,13 @@ class Classifier:
                     return param.name
         for group in (function.params, function.annotated_locals):
             for param in group:
-                if param.name in names and (
-                    not param.annotated or self.linker.is_context_type(param.annotation)
+                if (
+                    param.name in names
+                    and (not param.annotated or self.linker.is_context_type(param.annotation))
+                    # A name the pack lists, bound to a list or parametrized with
+                    # literals, is not a context: no rewrite passes it as one.
+                    and context_evidence(param.name, facts, function, self.linker).verdict
+                    is not Verdict.AGAINST
                 ):
                     return param.name
         if function.class_qualname and function.params:

@@ -115,6 +115,12 @@ class _Judge:
         return None
 
     def _name(self, name: str) -> Evidence:
+        given = dict(self.function.parametrized).get(name) if self.function else None
+        if given is not None and _literal_values(given):
+            # `@pytest.mark.parametrize("user_context", [None, "anonymous"])`.
+            return Evidence(
+                Verdict.AGAINST, f"`{name}`, parametrized with literal values", display=True
+            )
         param = self._param(name)
         if param is not None and param.annotated:
             if param.annotation and self.linker.is_context_type(param.annotation):
@@ -177,6 +183,25 @@ class _Judge:
             # Calling a class makes an instance of it: another class than the context's.
             return Evidence(Verdict.AGAINST, f"a {last} (a call of {short})")
         return Evidence(Verdict.NONE, f"a call of {short}")
+
+
+def _literal_values(text: str) -> bool:
+    """A list or tuple of literals (None, strings, numbers, tuples of those)."""
+    try:
+        node = ast.parse(text.strip(), mode="eval").body
+    except (SyntaxError, ValueError):
+        return False
+    if not isinstance(node, (ast.List, ast.Tuple)) or not node.elts:
+        return False
+    return all(_is_literal(element) for element in node.elts)
+
+
+def _is_literal(node: ast.expr) -> bool:
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, (ast.Tuple, ast.List)):
+        return all(_is_literal(element) for element in node.elts)
+    return False
 
 
 def _constant(value: object) -> str:

@@ -48,7 +48,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import cast
 
-from migrator.astfacts import fallback_children, hands_out, local_values, statement_names
+from migrator.astfacts import (
+    fallback_children,
+    hands_out,
+    local_values,
+    parametrized,
+    statement_parts,
+)
 from migrator.facts import (
     ArgFacts,
     Binding,
@@ -1119,6 +1125,7 @@ class _Walker:
             info.star_kwargs = arguments.kwarg is not None
 
         assigned, returns = local_values(node, self.source.code)
+        given = parametrized(node, self.source.code)
 
         def leave() -> None:
             self.frames.pop()
@@ -1129,6 +1136,7 @@ class _Walker:
                 ),
                 assigned=assigned,
                 returns=returns,
+                parametrized=given,
                 calls=tuple(dict.fromkeys(frame.calls)),
             )
 
@@ -1451,12 +1459,14 @@ class _Walker:
         coroutine, a task, a bound method) is used only in the block the `async with` can
         wrap, and is not handed out (returned, yielded, stored, captured)."""
         sync = type(function) is not ast.AsyncFunctionDef
-        names = [statement_names(statement, sync) for statement in later]
-        _, made = block_reach(name, names)
+        parts = [statement_parts(statement, sync) for statement in later]
+        _, made = block_reach(name, parts)
         if hands_out(later, made, sync):
             return False
         for other in made - {name}:
-            origins = [s for s, n in zip(later, names, strict=True) if other in n.binds]
+            origins = [
+                s for s, p in zip(later, parts, strict=True) if any(other in x.binds for x in p)
+            ]
             if len(origins) != 1:
                 return False
             flow = _flow(function, other, origins[0], later, self.source)

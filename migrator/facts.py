@@ -95,6 +95,8 @@ class FunctionFacts:
     #: Source text of every `return` / `yield` value (`""` for a bare `return`), to
     #: find functions that only hand out a dispatcher (derived factories).
     returns: tuple[str, ...] = ()
+    #: Parameters given by `@pytest.mark.parametrize`: (name, source text of the values).
+    parametrized: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

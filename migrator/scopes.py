@@ -128,23 +128,28 @@ class StatementNames:
     reads: frozenset[str]
 
 
-def block_reach(name: str, later: Sequence[StatementNames]) -> tuple[int | None, frozenset[str]]:
+def block_reach(
+    name: str, later: Sequence[Sequence[StatementNames]]
+) -> tuple[int | None, frozenset[str]]:
     """How far an `async with` around `name = ...` must reach in its block.
 
     The block must cover every later use of `name` and of every name assigned from
     an expression that mentions it (or such a name) without awaiting it: a
     coroutine, a bound method, a lambda, a generator, a task, a comprehension of
-    those runs on the dispatcher when it is awaited later. Returns the index in
-    `later` of the last statement that reads one of them (None when none does), and
-    the names made from `name`.
+    those runs on the dispatcher when it is awaited later. Each later statement is
+    given as its parts in order (a compound statement's header, then its bodies:
+    `migrator.astfacts.statement_parts`). Returns the index in `later` of the last
+    statement that reads one of them (None when none does), and the names made
+    from `name`.
     """
     made = {name}
     last: int | None = None
-    for index, statement in enumerate(later):
-        if statement.reads & made:
-            last = index
-        if statement.binds and statement.unawaited & made:
-            made |= statement.binds
+    for index, parts in enumerate(later):
+        for part in parts:
+            if part.reads & made:
+                last = index
+            if part.binds and part.unawaited & made:
+                made |= part.binds
     return last, frozenset(made)
 
 

@@ -6,7 +6,7 @@ import ast
 
 import pytest
 
-from migrator.astfacts import fallback_children, hands_out, local_values, statement_names
+from migrator.astfacts import fallback_children, hands_out, local_values, statement_parts
 from migrator.scopes import Bind, add_binding, block_reach
 
 
@@ -59,13 +59,18 @@ def test_yields_count_as_handed_out_values() -> None:
         ),
         (["r = await d.dispatch('x')", "v = r.value"], 0, {"d"}),
         (["z = 1"], None, {"d"}),
+        (
+            ["for k, v in other.items():\n    d.register(k, v)", "r = await d.run()", "x = r"],
+            1,
+            {"d"},
+        ),
     ],
-    ids=["gathered-tasks", "bound-method", "awaited-result", "unused"],
+    ids=["gathered-tasks", "bound-method", "awaited-result", "unused", "loop-over-other"],
 )
 def test_block_reach_covers_what_is_made_from_the_dispatcher(
     body: list[str], reach: int | None, made: set[str]
 ) -> None:
-    statements = [statement_names(ast.parse(text).body[0]) for text in body]
+    statements = [statement_parts(ast.parse(text).body[0]) for text in body]
     assert block_reach("d", statements) == (reach, frozenset(made))
 
 
