@@ -153,19 +153,25 @@ class Linker:
                 break
             if current in self.family:
                 break
-            nxt = self.symbols.get(current)
-            if nxt is None:
-                parts = current.split(".")
-                for cut in range(len(parts) - 1, 0, -1):
-                    prefix = ".".join(parts[:cut])
-                    if prefix in self.symbols:
-                        nxt = self.symbols[prefix] + "." + ".".join(parts[cut:])
-                        break
+            nxt = self._step(current)
             if nxt is None or nxt in chain:
                 break
             chain.append(nxt)
             current = nxt
         return current, tuple(chain)
+
+    def _step(self, current: str) -> str | None:
+        """One step along the alias table: the name's own binding, else its longest
+        prefix's (`pkg.mod.Name` where `pkg.mod` is itself a re-export)."""
+        nxt = self.symbols.get(current)
+        if nxt is not None:
+            return nxt
+        parts = current.split(".")
+        for cut in range(len(parts) - 1, 0, -1):
+            prefix = ".".join(parts[:cut])
+            if prefix in self.symbols:
+                return self.symbols[prefix] + "." + ".".join(parts[cut:])
+        return None
 
     def _both_ways(self, names: Iterable[str]) -> list[str]:
         """Each name, then where it is defined in the tree when that is elsewhere."""
@@ -183,14 +189,7 @@ class Linker:
         chain = [name]
         current = name
         for _ in range(_MAX_STEPS):
-            nxt = self.symbols.get(current)
-            if nxt is None:
-                parts = current.split(".")
-                for cut in range(len(parts) - 1, 0, -1):
-                    prefix = ".".join(parts[:cut])
-                    if prefix in self.symbols:
-                        nxt = self.symbols[prefix] + "." + ".".join(parts[cut:])
-                        break
+            nxt = self._step(current)
             if nxt is None or nxt in chain:
                 break
             chain.append(nxt)

@@ -106,7 +106,8 @@ def test_two_packs_claiming_one_class_warn(tmp_path: Path) -> None:
         .replace("id: unified-tool-dispatcher", "id: other-unified")
         .replace("id: admin-tool-dispatcher", "id: other-admin")
         .replace("id: legacy-", "id: other-legacy-")
-        .replace("creates: unified-tool-dispatcher", "creates: other-unified"),
+        .replace("creates: unified-tool-dispatcher", "creates: other-unified")
+        .replace("id: tool-executor-", "id: other-tool-executor-"),
         encoding="utf-8",
     )
     rules = load_rule_set(["tool-dispatcher", str(other)])
