@@ -4,8 +4,7 @@ Run from a checkout: ``python benchmarks/bench.py [--runs 5] [--densities 50 15 
 [--scales 1 4] [--jobs 2] [--skip-semgrep]``. Quick check: ``--runs 1 --densities 50
 --scales 1``.
 
-For every scale and density (one file in N with dispatcher sites), `--runs` rounds of,
-in turn:
+For every scale and density (one file in N with dispatcher sites), `--runs` rounds of:
 
 - `migrator audit` cold (no cache), warm (nothing changed), and warm after one site
   file changed (a function appended to the first file of ``sites.json``; each round
@@ -31,10 +30,11 @@ samples go to ``benchmarks/out/`` (git-ignored); ``--from-json`` prints a saved 
 tables again. On a busy or slow machine, ``--timeout S`` stops a command after S
 seconds (its wall time and peak memory then count as lower bounds, shown ``≥``) and
 ``--deadline HH:MM`` (UTC) starts no further round of a corpus that its last round
-says would end later: rounds go over every corpus in turn, so each has its first
-runs. ast-grep (PyPI ``ast-grep-cli``),
-semgrep and ruff are installed, if missing, into ``benchmarks/.corpus/tools``, a virtual
-environment of their own. This is a benchmark, not a test: it asserts nothing.
+says would end later, and stops any command still running then: rounds go over every
+corpus in turn, ast-grep first, so each corpus has its first runs and a base for its
+ratios. ast-grep (PyPI ``ast-grep-cli``), semgrep and ruff are installed, if missing,
+into ``benchmarks/.corpus/tools``, a virtual environment of their own. This is a
+benchmark, not a test: it asserts nothing.
 """
 
 from __future__ import annotations
@@ -321,7 +321,7 @@ def measure_once(
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     error = ""
     if timed_out:
-        error = f"stopped after {timeout:.0f} s (--timeout)"
+        error = f"stopped after {timeout:.0f} s (--timeout or --deadline)"
         wall = float(timeout or wall)
     elif process.returncode not in (0, 1):  # 1: findings (migrator, semgrep, ruff)
         error = f"exit {process.returncode}: {stderr.decode(errors='replace').strip()[-300:]}"
@@ -481,19 +481,29 @@ class Session:
                 warm,
             )
         )
-        return commands
+        # ast-grep first: if a deadline cuts a round short, its ratios still have a base.
+        order = ["ast-grep", *MIGRATOR_KEYS, "ruff", "semgrep"]
+        return sorted(commands, key=lambda command: order.index(command.key))
 
     def restore(self) -> None:
         self.changed.write_bytes(self.original)
         shutil.rmtree(self.tree / ".migrator_cache", ignore_errors=True)
 
-    def round(self, number: int, runs: int, timeout: float | None) -> None:
+    def round(self, number: int, runs: int, timeout: float | None, deadline: float | None) -> None:
+        """One run of every command; none starts within 5 s of `deadline`, none ends after it."""
         started = time.monotonic()
         try:
             for command in self.commands:
+                limit = timeout
+                if deadline is not None:
+                    left = deadline - time.time()
+                    if left < 5:
+                        print(f"  {self.tree.name}: deadline reached", file=sys.stderr)
+                        break
+                    limit = left if limit is None else min(limit, left)
                 command.prepare(number)
                 output = self.scratch / f"{command.key}.out"
-                sample = measure_once(command.argv, self.tree, command.env, output, timeout)
+                sample = measure_once(command.argv, self.tree, command.env, output, limit)
                 series = self.result.series[command.key]
                 series.samples.append(sample)
                 found = count_findings(command.key, output)
@@ -712,7 +722,8 @@ def main() -> None:
     parser.add_argument(
         "--deadline",
         help="HH:MM (UTC): after the first, start no round of a corpus that its last round's "
-        "duration says would end later; the tables say how many runs each corpus got",
+        "duration says would end later, and stop any command at that time (a lower bound); "
+        "the tables say how many runs each corpus got",
     )
     parser.add_argument(
         "--from-json",
@@ -764,7 +775,7 @@ def main() -> None:
                     f"  {session.tree.name}: no time left for round {number + 1}", file=sys.stderr
                 )
                 continue
-            session.round(number, args.runs, args.timeout)
+            session.round(number, args.runs, args.timeout, deadline)
     results = [session.result for session in sessions]
     load = f"{load_before} before, {load_average()} after"
     text = report(results, args.runs, args.jobs, versions, load)
