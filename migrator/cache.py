@@ -42,7 +42,7 @@ from migrator.writer import TEMP_PREFIX, replace_atomically
 _FORMAT = 6
 
 #: An entry's bytes: this, the HMAC-SHA256 tag (32 bytes), then the pickle.
-_MAGIC = b"migrator-cache-5\n"
+_MAGIC = b"migrator-cache-6\n"
 _TAG_BYTES = 32
 
 #: Cached for a file whose words occur only in strings or comments (nothing to extract).

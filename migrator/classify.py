@@ -15,6 +15,7 @@ from migrator.mapping import bind_call, map_arguments
 from migrator.model import Finding, FixAction, FixPlan, Kind, ManualReason, ScopeLevel
 from migrator.resolve import FamilyMember, Linker, Match, TargetKind, base_call_context
 from migrator.rules import CallTarget, ClassRule
+from migrator.testcode import injection
 
 _MESSAGES: dict[ManualReason, str] = {
     ManualReason.UNCERTAIN: "The class is chosen at run time; check each choice by hand.",
@@ -37,6 +38,14 @@ _MESSAGES: dict[ManualReason, str] = {
     ManualReason.NO_CONTEXT_IN_SCOPE: "No user context is in scope; pass a UserExecutionContext into this "
     "function first.",
     ManualReason.NO_FACTORY: "The rule pack names no factory for this class.",
+    ManualReason.UNITTEST_METHOD: "A unittest.TestCase method gets no pytest fixtures; build a test "
+    "context in setUp (or move the test to a plain pytest class).",
+    ManualReason.FIXTURE_SCOPE: "A fixture wider than function scope cannot take the function-scoped "
+    "test context; build one context for the whole scope by hand.",
+    ManualReason.NOT_A_TEST: "pytest does not call this function, so it cannot be given the test "
+    "context fixture; pass a context in from the test that calls it.",
+    ManualReason.NAME_TAKEN: "The test context fixture's name is already bound here with another "
+    "meaning (a parameter, a parametrised argument or a fixture of this module); rename one.",
 }
 
 
@@ -159,6 +168,7 @@ class Classifier:
             legacy.arguments,
             None,
             is_subclass=False,
+            test_code=test_code,
         )
         return self._finding(
             facts, call, match, Kind.LEGACY_FACTORY, test_code, plan, "legacy global factory"
@@ -219,6 +229,7 @@ class Classifier:
                 rule.arguments,
                 member.context_parameter,
                 is_subclass=member.is_subclass,
+                test_code=test_code,
             )
         return self._finding(facts, call, match, kind, test_code, plan, why)
 
@@ -235,6 +246,7 @@ class Classifier:
         context_parameter: str | None,
         *,
         is_subclass: bool,
+        test_code: bool = False,
     ) -> FixPlan:
         placement = _placement_plan(call)
         if placement is not None:
@@ -257,6 +269,14 @@ class Classifier:
                 )
             return plan
         context = self.context_in_scope(facts, function)
+        testing = self.linker.rules.testing
+        inject: str | None = None
+        if test_code and testing is not None:
+            verdict = injection(self.linker, facts, function, testing.fixture, context)
+            if verdict is not None and verdict.reason is not None:
+                return _manual(verdict.reason)
+            if verdict is not None:
+                inject = context = verdict.fixture
         mapped = map_arguments(
             signature=signature,
             rules=arguments,  # type: ignore[arg-type]
@@ -283,13 +303,15 @@ class Classifier:
                 FixAction.CONTEXT_MANAGER,
                 None,
                 f"Wrap the uses of `{call.bound_name}` in "
-                f"`async with {manager.attribute_path}(...) as {call.bound_name}:`.",
+                f"`async with {manager.attribute_path}(...) as {call.bound_name}:`{_given(inject)}.",
+                inject=inject,
             )
         why = f" (it is {call.escape})" if call.escape else ""
         return FixPlan(
             FixAction.FACTORY,
             None,
-            f"Replace with `await {factory.attribute_path}(...)`{why}.",
+            f"Replace with `await {factory.attribute_path}(...)`{why}{_given(inject)}.",
+            inject=inject,
         )
 
     def context_in_scope(self, facts: FileFacts, function: FunctionFacts) -> str | None:
@@ -368,6 +390,8 @@ class Classifier:
         function = facts.functions[call.function] if call.function >= 0 else None
         if kind is Kind.DIRECT_SCOPED or kind is Kind.SUPER_INIT_NONE:
             context = self._passed_context(call, match)
+        elif plan is not None and plan.inject is not None:
+            context = plan.inject
         else:
             context = self.context_in_scope(facts, function) if function is not None else None
         qualified = match.member.qualname if match.member is not None else match.qualified_name
@@ -408,6 +432,11 @@ def context_argument(call: CallFacts, member: FamilyMember) -> str:
     if call.star_kwargs or call.star_args:
         return "forwarded"
     return "missing"
+
+
+def _given(fixture: str | None) -> str:
+    """The end of a test site's plan message: where its context comes from."""
+    return f", the test taking the `{fixture}` fixture as a parameter" if fixture else ""
 
 
 def _placement_plan(call: CallFacts) -> FixPlan | None:

@@ -57,6 +57,7 @@ from migrator.facts import (
     FileFacts,
     FunctionFacts,
     ParamFacts,
+    PytestFacts,
     Storage,
 )
 from migrator.model import Scope, ScopeLevel, Span
@@ -70,6 +71,23 @@ from migrator.scopes import (
     mentions,
     placed_storage,
 )
+
+#: The decorators that make a function a pytest fixture.
+PYTEST_FIXTURES = frozenset({"pytest.fixture", "pytest_asyncio.fixture"})
+
+
+def _parametrized_names(node: ast.expr | None) -> list[str]:
+    """`"a, b"`, `("a", "b")` or `["a", "b"]`: the names a parametrize binds; `?` when computed."""
+    if type(node) is ast.Constant and isinstance(node.value, str):
+        return [n.strip() for n in node.value.split(",") if n.strip()]
+    if type(node) is ast.Tuple or type(node) is ast.List:
+        names: list[str] = []
+        for element in node.elts:  # type: ignore[attr-defined]
+            literal = type(element) is ast.Constant and isinstance(element.value, str)  # type: ignore[attr-defined]
+            names.extend(_parametrized_names(element) if literal else ["?"])
+        return names
+    return ["?"]
+
 
 __all__ = [
     "SUPPRESSION_RE",
@@ -1012,6 +1030,32 @@ class _Walker:
                 if type(target) is ast.Attribute and _name(target.value) == frame.first_param:
                     self.classes_open[-1].attributes.add(target.attr)
 
+    def _pytest_facts(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> PytestFacts:
+        """The fixture scope and parametrised names pytest reads from the decorators."""
+        fixture, scope, bound = False, "function", []
+        for decorator in node.decorator_list:
+            name = self._decorator_name(decorator)
+            call = decorator if type(decorator) is ast.Call else None
+            if name in PYTEST_FIXTURES:
+                fixture = True
+                for keyword in call.keywords if call is not None else ():
+                    if keyword.arg == "scope":
+                        value = keyword.value
+                        literal = type(value) is ast.Constant and isinstance(value.value, str)
+                        scope = str(value.value) if literal else "?"  # type: ignore[attr-defined]
+            elif name == "pytest.mark.parametrize" and call is not None:
+                first = call.args[0] if call.args else None
+                for keyword in call.keywords:
+                    if keyword.arg == "argnames":
+                        first = keyword.value
+                bound.extend(_parametrized_names(first))
+        return PytestFacts(
+            fixture=fixture,
+            scope=scope,
+            parametrized=tuple(bound),
+            returns=self.annotation_names(node.returns) if node.returns is not None else None,
+        )
+
     def _decorator_name(self, expr: ast.expr) -> str:
         if type(expr) is ast.Call:
             expr = expr.func
@@ -1099,6 +1143,7 @@ class _Walker:
                 annotated_locals=(),
                 class_qualname=class_qualname,
                 calls=(),
+                pytest=self._pytest_facts(node),
             )
         )
         self.frames.append(frame)
