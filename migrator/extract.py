@@ -82,8 +82,8 @@ def _parametrized_names(node: ast.expr | None) -> list[str]:
         return [n.strip() for n in node.value.split(",") if n.strip()]
     if type(node) is ast.Tuple or type(node) is ast.List:
         names: list[str] = []
-        for element in node.elts:  # type: ignore[attr-defined]
-            literal = type(element) is ast.Constant and isinstance(element.value, str)  # type: ignore[attr-defined]
+        for element in node.elts:
+            literal = type(element) is ast.Constant and isinstance(element.value, str)
             names.extend(_parametrized_names(element) if literal else ["?"])
         return names
     return ["?"]
