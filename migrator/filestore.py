@@ -191,8 +191,10 @@ def identifiers_mention(
     and used in this file is a different object (twisted's IRC tests define their own
     `Dispatcher`, which made a 100 kB file the longest job of a cold run).
     """
+    from migrator.extract import walk
+
     local_names = names - imported_only
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Attribute):
             if node.attr in names:
                 return True
