@@ -134,6 +134,11 @@ def frame_budget() -> Iterator[None]:
 #: Constructs the running Python may not know: (pattern on the line CPython refused,
 #: the Python that parses it, what it is). Checked only when parsing failed.
 _NEWER_SYNTAX: tuple[tuple[re.Pattern[str], tuple[int, int], str], ...] = (
+    (
+        re.compile(r"^\s*((async\s+)?def|class|type)\s+\w+\s*\[[^\]]*\w\s*="),
+        (3, 13),
+        "a type parameter default `[T = int]` (PEP 696)",
+    ),
     (re.compile(r"^\s*type\s+\w+\s*(\[.*\])?\s*="), (3, 12), "a `type` alias (PEP 695)"),
     (
         re.compile(r"^\s*(async\s+)?def\s+\w+\s*\["),
