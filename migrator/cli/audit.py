@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from enum import Enum
@@ -26,9 +27,11 @@ from migrator.reports import formats
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from migrator.basebranch import BaseBranch
+    from migrator.baseline import BaselineEntry
     from migrator.config import Config
     from migrator.model import AuditResult, FileError, Kind
-    from migrator.rules import RulePack
+    from migrator.rules import RulePack, RuleSet
 
 # Typer offers an Enum's values as choices: this one is made from the registry of
 # formats, so that a new format needs no change here. mypy sees a plain Enum.
@@ -41,6 +44,10 @@ HELP = """Find every dispatcher creation site, resolved by name, and say what ea
 
 Names are always resolved over the whole project root: PATH arguments (like
 --changed-since and --shard) only choose which files are reported.
+
+On a pull request, --config-from REF (the target branch) reads the configuration,
+its rule packs and the baseline from REF, so the pull request cannot narrow the
+gate; how the work tree's differ is reported as configuration changes.
 
 Exit code 0 when nothing blocks; 1 when a site of a --fail-on kind is found
 (not suppressed, not baselined; --strict adds `uncertain`) or a suppression has
@@ -94,6 +101,14 @@ def audit_command(
         help="Report only Python files changed since this git ref (aliases still resolved "
         "over the whole tree).",
     ),
+    config_from: Optional[str] = typer.Option(
+        None,
+        "--config-from",
+        metavar="REF",
+        help="Read the configuration, the rule packs it names and the baseline from this git "
+        "ref (the target branch of a pull request) instead of the work tree; report how the "
+        "work tree's differ.",
+    ),
     shard: Optional[str] = typer.Option(
         None,
         "--shard",
@@ -111,6 +126,13 @@ def audit_command(
     config, rule_set, chosen = setup(
         paths, root, config_file, rules, jobs=jobs, cache=False if no_cache else None
     )
+    base: BaseBranch | None = None
+    if config_from is not None:
+        if config_file is not None:
+            fail("--config-from reads the configuration from a git ref: drop --config")
+        config, rule_set, chosen, base = _from_base(
+            config, config_from, paths, rules, baseline, jobs=jobs, no_cache=no_cache
+        )
     try:
         kinds, errors_block = split_fail_on(
             fail_on.split(",") if fail_on is not None else config.fail_on
@@ -153,6 +175,9 @@ def audit_command(
     result = allow_errors(result, config.allow_skipped)
 
     baseline_path = baseline or (root_dir / config.baseline if config.baseline else None)
+    if base is not None:
+        result = _with_base(result, base, in_scope)
+        baseline_path = None  # the base's baseline was applied (or it has none)
     if write_baseline is not None or baseline_path is not None:
         from migrator.baseline import apply_baseline, load_baseline, save_baseline
 
@@ -238,6 +263,84 @@ def _parse_shard(text: str) -> tuple[int, int]:
         return parse_shard(text)
     except ShardError as error:
         fail(f"--shard {text}: {error}")
+
+
+def _from_base(
+    work: Config,
+    ref: str,
+    paths: list[str] | None,
+    rules: list[str] | None,
+    baseline: Path | None,
+    *,
+    jobs: int | None,
+    no_cache: bool,
+) -> tuple[Config, RuleSet, list[str], BaseBranch]:
+    """The configuration, rules and paths of `ref` for this run, and what the work tree changes.
+
+    Options given on the command line still win: the command line is the CI's own.
+    """
+    import dataclasses
+
+    from migrator.basebranch import changes, load_base, materialise_rules
+    from migrator.config import ConfigError
+    from migrator.gitutil import GitError
+    from migrator.rules import RulePackError, load_rule_set
+
+    root = work.root.resolve()
+    try:
+        loaded = load_base(root, ref, baseline)
+    except (GitError, ConfigError, ValueError) as error:
+        fail(f"--config-from {ref}: {error}")
+    overrides: dict[str, Any] = {
+        "jobs": jobs,
+        "cache": False if no_cache else None,
+        "rules": tuple(rules) if rules else None,
+    }
+    config = loaded.config.with_overrides(**overrides)
+    work_baseline = _work_baseline(work, baseline)
+    found = changes(dataclasses.replace(loaded, config=config), work, work_baseline)
+    with tempfile.TemporaryDirectory(prefix="migrator-base-") as folder:
+        packs = config.rules if rules else materialise_rules(root, loaded, Path(folder))
+        try:
+            rule_set = load_rule_set(packs)
+        except RulePackError as error:
+            fail(f"--config-from {ref}: bad rule pack: {error}")
+    chosen = list(paths) if paths else [str(root / p) for p in config.paths]
+    return config, rule_set, chosen, dataclasses.replace(loaded, changes=tuple(found))
+
+
+def _work_baseline(work: Config, baseline: Path | None) -> tuple[BaselineEntry, ...] | None:
+    """The work tree's baseline, to compare with the base's (None when there is none)."""
+    from migrator.baseline import load_baseline
+
+    path = baseline or (work.root / work.baseline if work.baseline else None)
+    if path is None:
+        return None
+    try:
+        return load_baseline(path)
+    except ValueError:
+        return None  # a missing or broken work-tree baseline is not used anyway
+
+
+def _with_base(
+    result: AuditResult, base: BaseBranch, in_scope: Callable[[str], bool]
+) -> AuditResult:
+    """`result` with the base's baseline applied and the configuration changes reported."""
+    from dataclasses import replace
+
+    from migrator.baseline import apply_baseline
+
+    if base.baseline is not None:
+        result = apply_baseline(result, base.baseline, in_scope, source=base.baseline_source)
+    if not base.changes:
+        return result
+    warnings = [*result.warnings, *(change.warning() for change in base.changes)]
+    extra = dict(result.extra)
+    extra["config_changes"] = {
+        "base": base.ref,
+        "changes": [change.to_json() for change in base.changes],
+    }
+    return replace(result, warnings=tuple(warnings), extra=extra)
 
 
 def _reported(
