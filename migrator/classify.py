@@ -8,6 +8,7 @@ certain is planned as `factory` or `context-manager`.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import Counter, defaultdict
 
 from migrator.facts import ArgFacts, CallFacts, CallForm, FileFacts, FunctionFacts, Storage
@@ -84,7 +85,7 @@ class Classifier:
             finding = self._classify(facts, call, test_code)
             if finding is None:
                 continue
-            key = (call.scope.function or call.scope.class_name, call.normalized)
+            key = (call.scope.function or call.scope.class_name, formatted_away(call.normalized))
             occurrences[key] += 1
             fingerprint = _fingerprint(facts.relpath, finding.rule, call, occurrences[key])
             results.append(_with_fingerprint(finding, fingerprint))
@@ -466,8 +467,38 @@ def _fingerprint(path: str, rule: str, call: CallFacts, occurrence: int) -> str:
     # The class is part of the anchor: identical calls in two class bodies (where
     # there is no function) stay apart when one class is deleted or moved.
     where = call.scope.function or call.scope.class_name or "<module>"
-    raw = f"{path}\0{rule}\0{where}\0{call.normalized}\0{occurrence}"
+    raw = f"{path}\0{rule}\0{where}\0{formatted_away(call.normalized)}\0{occurrence}"
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:24]
+
+
+#: A comma just before a closing bracket: what a formatter's "magic trailing comma" adds.
+_TRAILING_COMMA = re.compile(r",(?=[)\]}])")
+
+
+def formatted_away(normalized: str) -> str:
+    """A call's whitespace-free text without what formatters change in it.
+
+    Black and Ruff split a long call over lines (whitespace is already gone) and
+    then add a trailing comma, wrap a long call in parentheses (`return (f(...))`),
+    and turn single quotes into double quotes.
+    """
+    text = _TRAILING_COMMA.sub("", normalized).replace("'", '"')
+    while text.startswith("(") and _closes_at_end(text):
+        text = text[1:-1]
+    return text
+
+
+def _closes_at_end(text: str) -> bool:
+    """Whether the bracket that opens `text` is closed by its last character."""
+    depth = 0
+    for index, char in enumerate(text):
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+            if depth == 0:
+                return index == len(text) - 1
+    return False
 
 
 def _with_fingerprint(finding: Finding, fingerprint: str) -> Finding:

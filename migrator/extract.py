@@ -187,14 +187,11 @@ def parse(text: str) -> ast.Module:
 
 
 def suppression_comments(text: str) -> tuple[tuple[int, str], ...]:
-    """(line, comment) of each `# migrator: ignore` comment: only lines naming `migrator`."""
-    if "migrator" not in text:
-        return ()
-    return tuple(
-        (number, match.group(0))
-        for number, line in enumerate(text.splitlines(), start=1)
-        if "migrator" in line and (match := SUPPRESSION_RE.search(line))
-    )
+    """(line, comment) of each `# migrator: ignore` comment: real comments only, at the
+    tokenizer's line (`migrator.suppress.find_suppressions`)."""
+    from migrator.suppress import find_suppressions
+
+    return find_suppressions(text)
 
 
 def extract(

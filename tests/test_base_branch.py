@@ -63,6 +63,13 @@ def test_configuration_in_the_pull_request_does_not_narrow_the_gate(
     assert reported["base"] == "origin/main"
     assert reported["changes"], "the narrowing is reported"
     assert any(w.startswith("configuration change: ") for w in audit.document["warnings"])
+    # What docs/ci.md renders from the JSON keeps them.
+    merged = CliRunner().invoke(
+        app, ["report", "merge", str(clone / "migrator-audit.json"), "-f", "markdown"]
+    )
+    assert "configuration change: " in merged.stdout
+    document = CliRunner().invoke(app, ["report", "merge", str(clone / "migrator-audit.json")])
+    assert json.loads(document.stdout)["config_changes"] == reported
 
 
 def test_an_edited_rule_pack_is_read_from_the_base_branch(tmp_path: Path) -> None:

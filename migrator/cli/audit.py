@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from migrator.basebranch import BaseBranch
     from migrator.baseline import BaselineEntry
     from migrator.config import Config
+    from migrator.facts import FileFacts
     from migrator.model import AuditResult, FileError, Kind
     from migrator.rules import RulePack, RuleSet
 
@@ -150,6 +151,9 @@ def audit_command(
     root_dir = config.root.resolve()
     only, path_errors = _reported(config, chosen, changed_since)
     in_scope = _scope(root_dir, chosen, only, shard_spec)
+    # Baseline entries can be gone only where this run looked, and not in a file
+    # that exists but is excluded or git-ignored: its sites were not looked for.
+    can_be_gone = _not_excluded(config, in_scope)
     err = console(stderr=True)
     if only is not None and not only:
         result = _empty(config, chosen)
@@ -168,6 +172,20 @@ def audit_command(
                 only=only,
                 shard=shard_spec,
             )
+            if changed_since is not None and only is not None:
+                # A changed module that defines or re-exports a name, or a base
+                # class, changes what its importers' calls are: report them too.
+                wider = _importers(analysis.facts, only)
+                if wider - only:
+                    only.update(wider)
+                    analysis = analyse(
+                        config,
+                        rule_set,
+                        [str(root_dir)],
+                        progress=progress_cb,
+                        only=only,
+                        shard=shard_spec,
+                    )
         finally:
             finish()
         result = with_suppression_review(analysis.result, analysis.facts, in_scope)
@@ -176,7 +194,7 @@ def audit_command(
 
     baseline_path = baseline or (root_dir / config.baseline if config.baseline else None)
     if base is not None:
-        result = _with_base(result, base, in_scope)
+        result = _with_base(result, base, can_be_gone)
         baseline_path = None  # the base's baseline was applied (or it has none)
     if write_baseline is not None or baseline_path is not None:
         from migrator.baseline import apply_baseline, load_baseline, save_baseline
@@ -193,7 +211,7 @@ def audit_command(
             except ValueError as error:
                 fail(str(error))
             shown = str(baseline) if baseline is not None else config.baseline
-            result = apply_baseline(result, entries, in_scope, source=shown)
+            result = apply_baseline(result, entries, can_be_gone, source=shown)
 
     result = _annotate(result, kinds, shard_spec, changed_since, strict)
     write_output(render_for(format.value, result, kinds, rule_set.packs, root_dir, output), output)
@@ -373,6 +391,35 @@ def _reported(
     return files, discovery.errors
 
 
+def _importers(facts: Mapping[str, FileFacts], changed: set[str]) -> set[str]:
+    """`changed` and every analysed file whose imports reach one of them, directly or
+    through another such file (a re-export of a re-export)."""
+    affected = set(changed)
+    reached = {facts[path].module for path in changed if path in facts}
+    grew = bool(reached)
+    while grew:
+        grew = False
+        for relpath, file_facts in facts.items():
+            if relpath in affected:
+                continue
+            names = [
+                *(binding.target for binding in file_facts.bindings),
+                *(target for call in file_facts.calls for target in call.targets),
+                *(base for cls in file_facts.classes for base in cls.bases),
+            ]
+            if any(_within(name, reached) for name in names):
+                affected.add(relpath)
+                reached.add(file_facts.module)
+                grew = True
+    return affected
+
+
+def _within(name: str, modules: set[str]) -> bool:
+    """Whether the qualified `name` is one of `modules` or something defined in one."""
+    parts = name.split(".")
+    return any(".".join(parts[:length]) in modules for length in range(1, len(parts) + 1))
+
+
 def _with_errors(result: AuditResult, errors: tuple[FileError, ...]) -> AuditResult:
     """`result` with the errors of finding the reported files (a missing PATH) too."""
     from dataclasses import replace
@@ -410,6 +457,35 @@ def _scope(
         )
 
     return inside
+
+
+def _not_excluded(config: Config, in_scope: Callable[[str], bool]) -> Callable[[str], bool]:
+    """`in_scope`, less the files that exist but that discovery leaves out."""
+    from migrator.discovery import discover
+
+    root = config.root.resolve()
+    found: dict[Path, set[str]] = {}
+
+    def check(path: str) -> bool:
+        if not in_scope(path):
+            return False
+        file = root / path
+        if not file.is_file():
+            return True  # deleted: gone indeed
+        folder = file.parent
+        if folder not in found:
+            found[folder] = {
+                source.relpath
+                for source in discover(
+                    root,
+                    [str(folder)],
+                    exclude=config.exclude,
+                    respect_gitignore=config.respect_gitignore,
+                ).files
+            }
+        return path in found[folder]
+
+    return check
 
 
 def _empty(config: Config, paths: list[str]) -> AuditResult:
