@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from migrator.basebranch import BaseBranch
     from migrator.baseline import BaselineEntry
     from migrator.config import Config
+    from migrator.engine import Analysis
     from migrator.facts import FileFacts
     from migrator.model import AuditResult, FileError, Kind
     from migrator.rules import RulePack, RuleSet
@@ -161,31 +162,28 @@ def audit_command(
             err.print(f"no Python files changed since {changed_since}; nothing to audit")
     else:
         progress_cb, finish = _progress(err)
-        try:
+
+        def run(report: set[str] | None) -> Analysis:
             # The whole root, always: a name defined or re-exported outside the
-            # reported files still resolves (`only` chooses what is reported).
-            analysis = analyse(
+            # reported files still resolves (`report` chooses what is reported).
+            return analyse(
                 config,
                 rule_set,
                 [str(root_dir)],
                 progress=progress_cb,
-                only=only,
+                only=report,
                 shard=shard_spec,
             )
+
+        try:
+            analysis = run(only)
             if changed_since is not None and only is not None:
                 # A changed module that defines or re-exports a name, or a base
                 # class, changes what its importers' calls are: report them too.
                 wider = _importers(analysis.facts, only)
                 if wider - only:
                     only.update(wider)
-                    analysis = analyse(
-                        config,
-                        rule_set,
-                        [str(root_dir)],
-                        progress=progress_cb,
-                        only=only,
-                        shard=shard_spec,
-                    )
+                    analysis = run(only)
         finally:
             finish()
         result = with_suppression_review(analysis.result, analysis.facts, in_scope)
