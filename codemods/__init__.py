@@ -1,12 +1,15 @@
 """LibCST codemods of migrator, one per module; each also runs under `python -m libcst.tool codemod`.
 
-`CODEMODS` lists them in the order the fixer applies them: context managers first
-(they move whole statements), then factory calls (they replace expressions).
+`CODEMODS` lists them in the order the fixer applies them: the test-context
+fixture first (a test gains the parameter that becomes its sites' context), then
+context managers (they move whole statements), then factory calls (they replace
+expressions).
 """
 
 from codemods.context_manager import RewriteToContextManager
 from codemods.factory_call import RewriteToFactory
+from codemods.inject_fixture import InjectFixture
 
-CODEMODS = (RewriteToContextManager, RewriteToFactory)
+CODEMODS = (InjectFixture, RewriteToContextManager, RewriteToFactory)
 
-__all__ = ["CODEMODS", "RewriteToContextManager", "RewriteToFactory"]
+__all__ = ["CODEMODS", "InjectFixture", "RewriteToContextManager", "RewriteToFactory"]

@@ -2,7 +2,7 @@
 
 `migrator audit --write-baseline FILE` records every site that still needs work;
 `migrator audit --baseline FILE` marks the sites it lists as `baselined`, so only
-new sites block. Sites are matched by fingerprint, which is anchored on the
+new sites block. Sites are matched by path, kind and fingerprint, which is anchored on the
 file, the rule, the enclosing function, the text of the call and its
 occurrence, never on line numbers: inserting lines above a site or
 reformatting other code keeps it baselined. Entries whose site is gone are
@@ -31,7 +31,8 @@ _AUDIT_SCHEMA = "migrator.audit/1"
 
 @dataclass(frozen=True)
 class BaselineEntry:
-    """One tolerated site. Only `fingerprint` is used to match; the rest is for people."""
+    """One tolerated site. It matches a site of the same path, kind and fingerprint;
+    the rest is for people."""
 
     fingerprint: str
     path: str
@@ -51,6 +52,11 @@ class BaselineEntry:
             "callee": self.callee,
             "function": self.function,
         }
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """What an entry must share with a site to tolerate it."""
+        return (self.path, self.kind, self.fingerprint)
 
     def describe(self) -> str:
         return f"{self.path}:{self.line} {self.kind} {self.callee}".rstrip()
@@ -101,12 +107,21 @@ def load_baseline(path: Path) -> tuple[BaselineEntry, ...]:
     """Read a baseline (or an audit JSON document). Raises ValueError naming the file and fault."""
     hint = f"create it with `migrator audit --write-baseline {path}`"
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise ValueError(f"baseline {path}: no such file; {hint}") from None
-    except (OSError, UnicodeDecodeError) as error:
-        reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
-        raise ValueError(f"baseline {path}: cannot read: {reason}") from None
+    except OSError as error:
+        raise ValueError(f"baseline {path}: cannot read: {error.strerror}") from None
+    return parse_baseline(raw, str(path))
+
+
+def parse_baseline(raw: bytes, path: str) -> tuple[BaselineEntry, ...]:
+    """Entries of a baseline's bytes; `path` names it in errors (a file, or REF:FILE)."""
+    hint = f"create it with `migrator audit --write-baseline {path}`"
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"baseline {path}: cannot read: not UTF-8 text") from None
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:
@@ -197,19 +212,22 @@ def apply_baseline(
     `--shard` or a narrower PATH): only entries in scope can be gone.
     """
     entries = tuple(entries)
-    remaining: Counter[str] = Counter(e.fingerprint for e in entries)
+    # Path, kind and fingerprint together: a `direct-scoped` entry does not tolerate
+    # the `singleton` that a one-word edit makes of its site.
+    remaining: Counter[tuple[str, str, str]] = Counter(e.key for e in entries)
     findings: list[Finding] = []
     matched = 0
     for finding in result.findings:
-        if finding.kind is not Kind.MIGRATED and remaining[finding.fingerprint] > 0:
-            remaining[finding.fingerprint] -= 1
+        key = (finding.path, finding.kind.value, finding.fingerprint)
+        if finding.kind is not Kind.MIGRATED and remaining[key] > 0:
+            remaining[key] -= 1
             matched += 1
             finding = replace(finding, baselined=True)
         findings.append(finding)
     gone: list[BaselineEntry] = []
     for entry in entries:
-        if remaining[entry.fingerprint] > 0 and (in_scope is None or in_scope(entry.path)):
-            remaining[entry.fingerprint] -= 1
+        if remaining[entry.key] > 0 and (in_scope is None or in_scope(entry.path)):
+            remaining[entry.key] -= 1
             gone.append(entry)
     gone.sort(key=lambda e: (e.path, e.line, e.fingerprint))
     warnings = list(result.warnings)

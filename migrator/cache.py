@@ -39,10 +39,11 @@ from migrator.facts import FileFacts
 from migrator.writer import TEMP_PREFIX, replace_atomically
 
 #: 6: facts from CPython's `ast` instead of LibCST.
-_FORMAT = 6
+#: 7: suppressions from the tokenizer, entries signed (HMAC).
+_FORMAT = 7
 
 #: An entry's bytes: this, the HMAC-SHA256 tag (32 bytes), then the pickle.
-_MAGIC = b"migrator-cache-5\n"
+_MAGIC = b"migrator-cache-7\n"
 _TAG_BYTES = 32
 
 #: Cached for a file whose words occur only in strings or comments (nothing to extract).

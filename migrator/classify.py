@@ -8,6 +8,7 @@ certain is planned as `factory` or `context-manager`.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 
@@ -17,6 +18,7 @@ from migrator.mapping import bind_call, map_arguments
 from migrator.model import Finding, FixAction, FixPlan, Kind, ManualReason, ScopeLevel
 from migrator.resolve import FamilyMember, Linker, Match, TargetKind, base_call_context
 from migrator.rules import CallTarget, ClassRule
+from migrator.testcode import injection
 
 _MESSAGES: dict[ManualReason, str] = {
     ManualReason.UNCERTAIN: "The class is chosen at run time; check each choice by hand.",
@@ -45,6 +47,14 @@ _MESSAGES: dict[ManualReason, str] = {
     ManualReason.FACTORY_INTERNAL: "This construction is part of a factory's own implementation "
     "(or of a module a rewrite would import into itself); it is where the request-scoped "
     "dispatcher is made, not a site to move onto the factory.",
+    ManualReason.UNITTEST_METHOD: "A unittest.TestCase method gets no pytest fixtures; build a test "
+    "context in setUp (or move the test to a plain pytest class).",
+    ManualReason.FIXTURE_SCOPE: "A fixture wider than function scope cannot take the function-scoped "
+    "test context; build one context for the whole scope by hand.",
+    ManualReason.NOT_A_TEST: "pytest does not call this function, so it cannot be given the test "
+    "context fixture; pass a context in from the test that calls it.",
+    ManualReason.NAME_TAKEN: "The test context fixture's name is already bound here with another "
+    "meaning (a parameter, a parametrised argument or a fixture of this module); rename one.",
 }
 
 
@@ -83,7 +93,7 @@ class Classifier:
             finding = self._classify(facts, call, test_code)
             if finding is None:
                 continue
-            key = (call.scope.function or call.scope.class_name, call.normalized)
+            key = (call.scope.function or call.scope.class_name, formatted_away(call.normalized))
             occurrences[key] += 1
             fingerprint = _fingerprint(facts.relpath, finding.rule, call, occurrences[key])
             results.append(_with_fingerprint(finding, fingerprint))
@@ -190,6 +200,7 @@ class Classifier:
             legacy.arguments,
             None,
             is_subclass=False,
+            test_code=test_code,
         )
         finding = self._finding(
             facts, call, match, Kind.LEGACY_FACTORY, test_code, plan, "legacy global factory"
@@ -279,6 +290,7 @@ class Classifier:
                 rule.arguments,
                 member.context_parameter,
                 is_subclass=member.is_subclass,
+                test_code=test_code,
             )
         finding = self._finding(facts, call, match, kind, test_code, plan, why)
         if reading.signature is not None:
@@ -341,6 +353,7 @@ class Classifier:
         context_parameter: str | None,
         *,
         is_subclass: bool,
+        test_code: bool = False,
     ) -> FixPlan:
         placement = _placement_plan(call)
         if placement is not None:
@@ -367,6 +380,14 @@ class Classifier:
                 )
             return plan
         context = self.context_in_scope(facts, function)
+        testing = self.linker.rules.testing
+        inject: str | None = None
+        if test_code and testing is not None:
+            verdict = injection(self.linker, facts, function, testing.fixture, context)
+            if verdict is not None and verdict.reason is not None:
+                return _manual(verdict.reason)
+            if verdict is not None:
+                inject = context = verdict.fixture
         mapped = map_arguments(
             signature=signature,
             rules=arguments,  # type: ignore[arg-type]
@@ -395,14 +416,16 @@ class Classifier:
                 FixAction.CONTEXT_MANAGER,
                 None,
                 f"Wrap the uses of `{call.bound_name}` in "
-                f"`{opening} {manager.attribute_path}(...) as {call.bound_name}:`.",
+                f"`{opening} {manager.attribute_path}(...) as {call.bound_name}:`{_given(inject)}.",
+                inject=inject,
             )
         why = f" (it is {call.escape})" if call.escape else ""
         awaiting = "await " if factory.awaitable else ""
         return FixPlan(
             FixAction.FACTORY,
             None,
-            f"Replace with `{awaiting}{factory.attribute_path}(...)`{why}.",
+            f"Replace with `{awaiting}{factory.attribute_path}(...)`{why}{_given(inject)}.",
+            inject=inject,
         )
 
     def internal_plan(
@@ -493,6 +516,8 @@ class Classifier:
         function = facts.functions[call.function] if call.function >= 0 else None
         if kind is Kind.DIRECT_SCOPED or kind is Kind.SUPER_INIT_NONE:
             context = self._passed_context(call, match)
+        elif plan is not None and plan.inject is not None:
+            context = plan.inject
         else:
             context = self.context_in_scope(facts, function) if function is not None else None
         qualified = match.member.qualname if match.member is not None else match.qualified_name
@@ -588,6 +613,11 @@ def context_argument(call: CallFacts, member: FamilyMember) -> str:
     return "missing"
 
 
+def _given(fixture: str | None) -> str:
+    """The end of a test site's plan message: where its context comes from."""
+    return f", the test taking the `{fixture}` fixture as a parameter" if fixture else ""
+
+
 def _placement_plan(call: CallFacts) -> FixPlan | None:
     """Manual plans that follow from where the site is, whatever it constructs."""
     if call.scope.level is ScopeLevel.CLASS:
@@ -615,8 +645,38 @@ def _fingerprint(path: str, rule: str, call: CallFacts, occurrence: int) -> str:
     # The class is part of the anchor: identical calls in two class bodies (where
     # there is no function) stay apart when one class is deleted or moved.
     where = call.scope.function or call.scope.class_name or "<module>"
-    raw = f"{path}\0{rule}\0{where}\0{call.normalized}\0{occurrence}"
+    raw = f"{path}\0{rule}\0{where}\0{formatted_away(call.normalized)}\0{occurrence}"
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:24]
+
+
+#: A comma just before a closing bracket: what a formatter's "magic trailing comma" adds.
+_TRAILING_COMMA = re.compile(r",(?=[)\]}])")
+
+
+def formatted_away(normalized: str) -> str:
+    """A call's whitespace-free text without what formatters change in it.
+
+    Black and Ruff split a long call over lines (whitespace is already gone) and
+    then add a trailing comma, wrap a long call in parentheses (`return (f(...))`),
+    and turn single quotes into double quotes.
+    """
+    text = _TRAILING_COMMA.sub("", normalized).replace("'", '"')
+    while text.startswith("(") and _closes_at_end(text):
+        text = text[1:-1]
+    return text
+
+
+def _closes_at_end(text: str) -> bool:
+    """Whether the bracket that opens `text` is closed by its last character."""
+    depth = 0
+    for index, char in enumerate(text):
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+            if depth == 0:
+                return index == len(text) - 1
+    return False
 
 
 def _with_fingerprint(finding: Finding, fingerprint: str) -> Finding:

@@ -144,13 +144,32 @@ def load_config(root: Path, explicit: Path | None = None) -> Config:
     return Config(root=root)
 
 
+def load_config_at(root: Path, ref: str, commit: str) -> Config:
+    """The configuration `root` has in the git commit `commit` (named `ref` in messages).
+
+    The same files in the same order as `load_config`, read from the commit:
+    `--config-from REF` gates a pull request with its target branch's settings.
+    """
+    from migrator.gitutil import read_at
+
+    for name in ("migrator.yaml", ".migrator.yaml", "pyproject.toml"):
+        raw = read_at(root, commit, name)
+        if raw is not None:
+            return _from_bytes(root, raw, f"{ref}:{name}", name.endswith(".toml"))
+    return Config(root=root)
+
+
 def _from_file(root: Path, path: Path) -> Config:
     try:
         raw = path.read_bytes()
     except OSError as error:
         raise ConfigError(f"{path}: cannot read configuration: {error.strerror}") from None
+    return _from_bytes(root, raw, str(path), path.suffix == ".toml")
+
+
+def _from_bytes(root: Path, raw: bytes, path: str, toml: bool) -> Config:
     data: Any
-    if path.suffix == ".toml":
+    if toml:
         try:
             document = tomllib.loads(raw.decode("utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
@@ -188,7 +207,7 @@ def _from_file(root: Path, path: Path) -> Config:
             split_fail_on(values["fail_on"])
         except ValueError as error:
             raise ConfigError(f"{path}: tool.migrator.fail_on: {error}") from None
-    return Config(root=root, source=str(path), **values)
+    return Config(root=root, source=path, **values)
 
 
 def _type_name(expected: type | tuple[type, ...]) -> str:

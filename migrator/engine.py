@@ -14,7 +14,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from migrator.cache import FactsCache, PrefilterIndex
@@ -574,18 +574,7 @@ _LEGACY_FORMS = frozenset({CallForm.CALL, CallForm.PARTIAL, CallForm.FACTORY_REF
 
 
 def apply_suppressions(findings: list[Finding], facts: dict[str, FileFacts]) -> list[Finding]:
-    """Mark findings suppressed by a `# migrator: ignore[...]` comment on their line."""
-    from migrator.suppress import parse_suppression
+    """Mark findings suppressed by a `# migrator: ignore[...]` comment on their call."""
+    from migrator.suppress import apply_suppressions as apply
 
-    out: list[Finding] = []
-    for finding in findings:
-        file_facts = facts.get(finding.path)
-        comment = None
-        if file_facts is not None:
-            comment = dict(file_facts.suppressions).get(finding.span.line)
-        if comment is not None:
-            suppression = parse_suppression(comment)
-            if suppression.matches(finding):
-                finding = replace(finding, suppressed=True, suppression_reason=suppression.reason)
-        out.append(finding)
-    return out
+    return apply(findings, facts)

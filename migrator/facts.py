@@ -77,6 +77,20 @@ class ParamFacts:
 
 
 @dataclass(frozen=True)
+class PytestFacts:
+    """What pytest sees of a function: whether it is a fixture, and what its decorators bind."""
+
+    #: Decorated `@pytest.fixture` or `@pytest_asyncio.fixture` (called or not).
+    fixture: bool
+    #: The fixture's `scope=`: the string literal, `function` when absent, `?` when computed.
+    scope: str
+    #: Names bound by `@pytest.mark.parametrize` (its first argument).
+    parametrized: tuple[str, ...]
+    #: Qualified names in the return annotation; None when it has none.
+    returns: tuple[str, ...] | None
+
+
+@dataclass(frozen=True)
 class FunctionFacts:
     qualname: str
     name: str
@@ -97,6 +111,8 @@ class FunctionFacts:
     returns: tuple[str, ...] = ()
     #: Parameters given by `@pytest.mark.parametrize`: (name, source text of the values).
     parametrized: tuple[tuple[str, str], ...] = ()
+    #: Its decorators as pytest reads them (test code only needs them; None in link facts).
+    pytest: PytestFacts | None = None
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ from migrator.cache import IRRELEVANT_ENTRY, FactsCache, PrefilterIndex
 from migrator.config import Config
 from migrator.discovery import SourceFile, module_name
 from migrator.facts import FileFacts
-from migrator.source import SourceError, decode
+from migrator.source import SourceError, decode, hides_names, searchable
 
 #: Below this many files to extract, a process pool costs more than it saves.
 PARALLEL_THRESHOLD = 12
@@ -99,6 +99,10 @@ class Prefilter:
         )
 
     def __call__(self, raw: bytes) -> bool:
+        # A name spelled so that its bytes differ goes to decoding (which refuses it).
+        return self._mentions(raw) or (bool(self.words) and hides_names(raw, self.words))
+
+    def _mentions(self, raw: bytes) -> bool:
         if not self.words:
             return False
         for needle in self.needles:
@@ -136,6 +140,7 @@ def _listable(words: Collection[str] | Collection[bytes]) -> bool:
 
 def _words_in(raw: bytes, words: frozenset[str], pattern: re.Pattern[bytes] | None) -> set[str]:
     """Which of `words` `raw` holds as whole words; `pattern` is theirs, for a few words."""
+    raw = searchable(raw)  # `ToolDispatⅽher` (U+217D) is `ToolDispatcher` to Python
     if pattern is None:
         # The alternation of hundreds of words is tried at every position; listing
         # the file's words once is faster and finds the same ones.
@@ -191,8 +196,10 @@ def identifiers_mention(
     and used in this file is a different object (twisted's IRC tests define their own
     `Dispatcher`, which made a 100 kB file the longest job of a cold run).
     """
+    from migrator.extract import walk
+
     local_names = names - imported_only
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Attribute):
             if node.attr in names:
                 return True

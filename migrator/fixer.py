@@ -26,7 +26,8 @@ from migrator.extract import ExtractionError
 from migrator.model import AuditResult, Finding, FixAction
 from migrator.rules import RuleSet
 from migrator.source import SourceError, decode, encode
-from migrator.writer import WriteRefused, write_atomic
+from migrator.testfixture import define_fixture
+from migrator.writer import WriteRefused, create_atomic, write_atomic
 
 
 class Style(str, enum.Enum):
@@ -43,6 +44,11 @@ class FileChange:
     new: bytes | None
     rewritten: tuple[tuple[Finding, FixAction], ...]
     error: str | None = None
+    #: Test functions that gained the test-context fixture as a parameter (issue 13).
+    injected: tuple[str, ...] = ()
+    #: The fixture this (conftest) change defines, and whether the file is new.
+    defined: str | None = None
+    created: bool = False
 
     @property
     def changed(self) -> bool:
@@ -65,6 +71,20 @@ class FixPlanResult:
             if change.changed
             for _, action in change.rewritten
         )
+
+    def test_context_lines(self) -> list[str]:
+        """What `fix` did for test code's context (issue 13), one sentence each, for the summary."""
+        lines: list[str] = []
+        injected = [c for c in self.changes if c.changed and c.injected]
+        fixture = next((c.defined for c in self.changes if c.changed and c.defined), None)
+        tests = sum(len(c.injected) for c in injected)
+        if tests:
+            lines.append(f"{tests} test function(s) given the test context fixture as a parameter")
+        for change in self.changes:
+            if change.changed and change.defined:
+                how = "created" if change.created else "added to"
+                lines.append(f"the `{fixture}` fixture defined in {change.path} ({how})")
+        return lines
 
     def left_by_reason(self) -> Counter[str]:
         return Counter(
@@ -101,6 +121,7 @@ def plan_fixes(
         changes.append(change)
         if progress is not None:
             progress("rewrite", index, len(work))
+    changes = define_fixture(root, rules.testing, changes)
     rewritten_ids = {f.fingerprint for c in changes if c.changed for f, _ in c.rewritten}
     left = tuple(
         f
@@ -193,6 +214,7 @@ def _fix_file(
     rewriter = FileRewriter(analysis, rules, style, relpath, module, is_package, config)
     try:
         text, rewritten = rewriter.rewrite(source.text, findings, allowed)
+        injected = rewriter.injected
         if text == source.text:
             return FileChange(relpath, absolute, original, None, ())
         problem = verify(text, relpath)
@@ -204,7 +226,14 @@ def _fix_file(
                 )
         if problem is not None:
             return FileChange(relpath, absolute, original, None, (), problem)
-        return FileChange(relpath, absolute, original, encode(source, text), tuple(rewritten))
+        return FileChange(
+            relpath,
+            absolute,
+            original,
+            encode(source, text),
+            tuple(rewritten),
+            injected=tuple(injected),
+        )
     except ExtractionError as error:
         # The codemods' own output did not parse again (the re-analysis between the
         # passes, or the idempotence run): nothing is written.
@@ -268,6 +297,8 @@ class FileRewriter:
         self.is_package = is_package
         self.test_code = is_test_path(relpath, config.test_patterns)
         self.names = rules.search_names() | analysis.linker.discovered_names()
+        #: Functions the last `rewrite` gave the test-context fixture.
+        self.injected: list[str] = []
 
     def findings(self, text: str) -> list[Finding]:
         from migrator.engine import apply_suppressions
@@ -283,10 +314,21 @@ class FileRewriter:
         """Rewrite `text`; only sites whose fingerprint is in `allowed`, when it is given."""
         from codemods.context_manager import RewriteToContextManager
         from codemods.factory_call import RewriteToFactory
+        from codemods.inject_fixture import InjectFixture
 
         done: list[tuple[Finding, FixAction]] = []
         current = self._only(findings if findings is not None else self.findings(text), allowed)
         context = CodemodContext(filename=self.relpath, full_module_name=self.module)
+        self.injected = []
+        if any(
+            _is(f, FixAction.FACTORY, FixAction.CONTEXT_MANAGER) and f.fix and f.fix.inject
+            for f in current
+        ):
+            # Tests gain the fixture first; re-analysed, their sites then have it as context.
+            inject = InjectFixture(CodemodContext(filename=self.relpath), current)
+            text = inject.transform_module(cst.parse_module(text)).code
+            self.injected = list(inject.injected)
+            current = self._only(self.findings(text), allowed)
         if self.style is not Style.FACTORY and any(
             _is(f, FixAction.CONTEXT_MANAGER) for f in current
         ):
@@ -373,7 +415,10 @@ def write_changes(
         if accept is not None and not accept(change):
             continue
         try:
-            write_atomic(change.absolute, change.new, root=root, expected=change.original)
+            if change.created:
+                create_atomic(change.absolute, change.new, root=root)
+            else:
+                write_atomic(change.absolute, change.new, root=root, expected=change.original)
             written.append(change.path)
         except WriteRefused as error:
             errors.append((change.path, str(error)))

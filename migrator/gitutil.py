@@ -256,6 +256,20 @@ def read_blobs(root: Path, oids: Sequence[str]) -> Iterator[tuple[str, bytes]]:
         process.wait()
 
 
+def read_at(root: Path, commit: str, relpath: str) -> bytes | None:
+    """The bytes of `relpath` (relative to `root`) in `commit`, or None when it has no such file."""
+    top = toplevel(root)
+    prefix = root.resolve().relative_to(top).as_posix() if root.resolve() != top else ""
+    name = f"{commit}:{prefix}/{relpath}" if prefix else f"{commit}:{relpath}"
+    try:
+        kind = run_git(root, "cat-file", "-t", name)
+    except GitError:
+        return None
+    if kind.strip() != b"blob":
+        return None
+    return run_git(root, "cat-file", "blob", name)
+
+
 def under(path: str, folders: Sequence[str]) -> bool:
     """Whether `path` is one of `folders` (files) or lies below one; "" or "." is everything."""
     for folder in folders:

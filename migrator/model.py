@@ -73,6 +73,11 @@ class ManualReason(str, enum.Enum):
     NO_FACTORY = "no-factory"
     CONTEXT_MISMATCH = "context-mismatch"
     FACTORY_INTERNAL = "factory-internal"
+    # Test code (issue 13): why the pack's test-context fixture cannot be injected.
+    UNITTEST_METHOD = "unittest-method"
+    FIXTURE_SCOPE = "fixture-scope"
+    NOT_A_TEST = "not-a-test"
+    NAME_TAKEN = "name-taken"
 
     def __str__(self) -> str:
         return self.value
@@ -88,6 +93,9 @@ class FixPlan:
     #: For `not-async` sites: the callers (qualified function names) that would
     #: have to become async, nearest first. Empty when unknown or not relevant.
     async_chain: tuple[str, ...] = ()
+    #: For a test site without a context: the pytest fixture `fix` adds as a
+    #: parameter of the enclosing function, which then provides the context.
+    inject: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -97,6 +105,8 @@ class FixPlan:
         }
         if self.async_chain:
             data["async_chain"] = list(self.async_chain)
+        if self.inject is not None:
+            data["inject"] = self.inject
         return data
 
 
@@ -284,6 +294,7 @@ def finding_from_json(data: dict[str, Any]) -> Finding:
             fix.get("reason"),
             str(fix.get("message", "")),
             tuple(fix.get("async_chain", ())),
+            fix.get("inject"),
         )
         if fix
         else None,

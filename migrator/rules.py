@@ -8,6 +8,7 @@ dataclasses. The engine knows nothing about dispatchers beyond what a pack says.
 
 from __future__ import annotations
 
+import ast
 import enum
 import hashlib
 import importlib.util
@@ -158,6 +159,22 @@ class ContextRule:
 
 
 @dataclass(frozen=True)
+class TestingRule:
+    """How test code gets a user context: a pytest fixture (issue 13, docs/rules.md)."""
+
+    #: The fixture's name, added as a parameter to the tests that need a context.
+    fixture: str
+    #: Where `fix` defines the fixture when no test can see one (relative to the root).
+    conftest: str
+    #: The expression the defined fixture returns.
+    build: str
+    #: Dotted names `build` needs (`pkg.mod.Name` becomes `from pkg.mod import Name`).
+    imports: tuple[str, ...]
+    #: pytest plugins that provide the fixture: when listed, `fix` never defines it.
+    plugins: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class RulePack:
     id: str
     description: str
@@ -170,6 +187,7 @@ class RulePack:
     factory_methods: tuple[FactoryMethodRule, ...] = ()
     #: Contradictions found while reading the pack (it is still usable).
     warnings: tuple[str, ...] = ()
+    testing: TestingRule | None = None
 
     def class_rule(self, rule_id: str) -> ClassRule | None:
         for rule in self.classes:
@@ -202,7 +220,15 @@ class RuleSet:
 
     @property
     def context_names(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(n for pack in self.packs for n in pack.context.names))
+        # A test-context fixture, once a parameter, is a context by the pack's own word.
+        names = [n for pack in self.packs for n in pack.context.names]
+        names.extend(pack.testing.fixture for pack in self.packs if pack.testing is not None)
+        return tuple(dict.fromkeys(names))
+
+    @property
+    def testing(self) -> TestingRule | None:
+        """The first pack's `testing` section: the one test context of a run."""
+        return next((p.testing for p in self.packs if p.testing is not None), None)
 
     @property
     def context_attributes(self) -> tuple[str, ...]:
@@ -369,6 +395,7 @@ def parse_pack(text: str, source: str) -> RulePack:
             "migrated",
             "version",
             "factory_methods",
+            "testing",
         ),
     )
     if "version" in top and reader.integer(top["version"], "version") != 1:
@@ -425,6 +452,7 @@ def parse_pack(text: str, source: str) -> RulePack:
         digest=digest,
         factory_methods=factory_methods,
         warnings=tuple(reader.warnings),
+        testing=_testing(reader, top["testing"]) if "testing" in top else None,
     )
 
 
@@ -792,3 +820,38 @@ def _arguments(
         else:
             reader.fail(value, full, f"{word!r}: expected keep, drop, manual or {{rename: NAME}}")
     return tuple(rules)
+
+
+_TESTING_KEYS = ("fixture", "conftest", "build", "imports", "plugins")
+
+
+def _testing(reader: _Reader, node: yaml.Node) -> TestingRule:
+    """The `testing` section; every value is checked here, so `fix` never writes a bad fixture."""
+    data = reader.mapping(
+        node, "testing", required=("fixture", "conftest", "build"), optional=_TESTING_KEYS
+    )
+    conftest = reader.string(data["conftest"], "testing.conftest")
+    parts = conftest.replace("\\", "/").split("/")
+    if conftest.startswith("/") or ".." in parts or parts[-1] != "conftest.py":
+        reader.fail(
+            data["conftest"],
+            "testing.conftest",
+            f"{conftest!r} must be a path inside the project ending in conftest.py, "
+            "such as tests/conftest.py",
+        )
+    build = reader.string(data["build"], "testing.build")
+    try:
+        ast.parse(build, mode="eval")
+    except SyntaxError as error:
+        reader.fail(
+            data["build"],
+            "testing.build",
+            f"not a Python expression ({error.msg}); write the call that returns a test context",
+        )
+    return TestingRule(
+        fixture=reader.name(data["fixture"], "testing.fixture"),
+        conftest="/".join(parts),
+        build=build,
+        imports=reader.dotted_list(data["imports"], "testing.imports") if "imports" in data else (),
+        plugins=reader.dotted_list(data["plugins"], "testing.plugins") if "plugins" in data else (),
+    )

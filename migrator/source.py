@@ -2,13 +2,29 @@
 
 The encoding, BOM and line endings are kept so that a rewrite can be written
 back in the same form.
+
+The names a rule pack looks for are searched in the bytes first, and the code
+Python runs is not always what its bytes spell:
+
+- an identifier that NFKC normalisation changes: Python reads `ToolDispatⅽher`
+  (with U+217D) as `ToolDispatcher` (PEP 3131). The search looks at such a file's
+  normalised text (`searchable`), and the extractor, on CPython's `ast`, reads the
+  identifier as Python does;
+- a coding that is not ASCII-transparent (`utf-7`, `unicode_escape`,
+  `raw_unicode_escape`, ...): `+AFQ-oolDispatcher` is `ToolDispatcher` to Python.
+  Such a file is refused, as one that cannot be analysed (which fails the gate).
+
+`hides_names` tells the search to send both kinds of file on to decoding.
 """
 
 from __future__ import annotations
 
 import codecs
 import io
+import re
 import tokenize
+import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -47,8 +63,60 @@ def decode(raw: bytes) -> SourceText:
         ) from None
     except LookupError:
         raise SourceError(f"unknown encoding {encoding!r} in the coding declaration") from None
+    if not ascii_transparent(python_encoding):
+        raise SourceError(
+            f"the coding {encoding!r} can spell code that a search of the bytes does not "
+            "see; not analysed (save the file as UTF-8)"
+        )
     newline = "\r\n" if "\r\n" in text else ("\r" if "\r" in text and "\n" not in text else "\n")
     return SourceText(text=text, encoding=python_encoding, bom=bom, newline=newline)
+
+
+#: Every ASCII byte, then the escapes of the codecs that turn ASCII into other text.
+_PROBE = bytes(range(128)) + b" +AGE- \\u0063 \\x63 \\143 \\N{LATIN SMALL LETTER C}"
+
+
+def ascii_transparent(encoding: str) -> bool:
+    """Whether `encoding` decodes ASCII text to itself, escapes included (so a search
+    of the bytes for an ASCII name sees what Python sees)."""
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # unicode_escape warns about `\]`
+            return _PROBE.decode(encoding) == _PROBE.decode("ascii")
+    except (UnicodeDecodeError, LookupError):
+        return False
+
+
+def searchable(raw: bytes) -> bytes:
+    """`raw` as the search must see it: NFKC-normalised when that changes it (as Python
+    normalises identifiers), else `raw` itself (every ASCII file)."""
+    if raw.isascii():
+        return raw
+    text = raw.decode("utf-8", "replace")
+    if unicodedata.is_normalized("NFKC", text):
+        return raw
+    return unicodedata.normalize("NFKC", text).encode("utf-8")
+
+
+#: A PEP 263 coding declaration.
+_CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", re.M)
+
+
+def hides_names(raw: bytes, words: Iterable[bytes]) -> bool:
+    """Whether `raw` may name one of `words` in a way a search of its bytes misses.
+
+    True for a declared coding that is not ASCII-transparent, and for non-ASCII
+    text whose NFKC form holds a word the bytes do not: such a file must be decoded
+    (where `decode` refuses it) instead of being passed over.
+    """
+    head = raw[:1024]
+    declared = _CODING.search(b"\n".join(head.split(b"\n", 2)[:2])) if b"coding" in head else None
+    if declared is not None and not ascii_transparent(declared.group(1).decode("ascii")):
+        return True
+    normal = searchable(raw)
+    return normal is not raw and any(word in normal for word in words)
 
 
 def encode(source: SourceText, text: str) -> bytes:

@@ -4,6 +4,13 @@ The bracket lists kinds or rule ids (empty brackets or none at all mean every
 site on the line). Text after the bracket is the reason; `until=YYYY-MM-DD`
 makes the suppression expire, after which the site blocks again.
 
+A suppression is a real comment (found by Python's tokenizer, never inside a
+string) and covers a site when it is on any line of the site's call, from its
+first line to its closing bracket (formatters move a trailing comment to the
+line of the `)`), or, spelled `# migrator: ignore-next-line[...]`, on the line
+just above the call. Line numbers are the tokenizer's, so a form feed or another
+character that `str.splitlines` would break on cannot move a comment.
+
 A suppression is never silent: a suppressed site stays in every report, marked
 as suppressed with its reason; a comment that matches no site on its line is
 reported as unused; an expired one is reported (and `audit` fails on it) while
@@ -26,7 +33,11 @@ from typing import Any
 from migrator.facts import FileFacts
 from migrator.model import AuditResult, Finding
 
-_PATTERN = re.compile(r"#\s*migrator:\s*ignore(?:\[(?P<codes>[^\]]*)\])?(?P<rest>.*)$")
+_PATTERN = re.compile(
+    r"#\s*migrator:\s*ignore(?P<next>-next-line)?\b(?:\[(?P<codes>[^\]]*)\])?(?P<rest>.*)$"
+)
+#: Cheap test before tokenizing: a file without it has no suppression.
+_MARKER = "migrator"
 _UNTIL = re.compile(r"\buntil=(?P<date>\S+)")
 
 #: Warnings about suppressions start with these words (`audit` fails on the first).
@@ -42,6 +53,8 @@ class Suppression:
     until: dt.date | None
     #: Set when `until=` is present but not a date.
     problem: str | None = None
+    #: `ignore-next-line`: covers the site on the line below the comment.
+    next_line: bool = False
 
     def expired(self, today: dt.date | None = None) -> bool:
         return self.until is not None and (today or current_date()) > self.until
@@ -54,7 +67,12 @@ class Suppression:
 
     @property
     def label(self) -> str:
-        return f"ignore[{','.join(self.codes)}]" if self.codes else "ignore"
+        name = "ignore-next-line" if self.next_line else "ignore"
+        return f"{name}[{','.join(self.codes)}]" if self.codes else name
+
+    def lines(self, line: int) -> int:
+        """The line a site must start on, or end on, to be covered by this comment at `line`."""
+        return line + 1 if self.next_line else line
 
 
 def current_date() -> dt.date:
@@ -84,7 +102,72 @@ def parse_suppression(comment: str) -> Suppression:
             problem = f"until={found.group('date')} is not a date (use YYYY-MM-DD)"
         rest = (rest[: found.start()] + rest[found.end() :]).strip()
     reason = rest.strip(" ,;:-—") or None
-    return Suppression(codes, reason, until, problem)
+    return Suppression(codes, reason, until, problem, match.group("next") is not None)
+
+
+def find_suppressions(text: str) -> tuple[tuple[int, str], ...]:
+    """(line, comment) of every `# migrator: ignore...` comment of `text`.
+
+    Only real comments count, at the line the tokenizer gives them; a file the
+    tokenizer refuses (it will not parse either) falls back to lines split as
+    Python splits them (LF, CRLF, CR: never a form feed).
+    """
+    if _MARKER not in text:
+        return ()
+    import io
+    import tokenize
+
+    found: list[tuple[int, str]] = []
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if token.type == tokenize.COMMENT and _MARKER in token.string:
+                match = _PATTERN.search(token.string)
+                if match is not None:
+                    found.append((token.start[0], match.group(0)))
+    except (tokenize.TokenError, SyntaxError, ValueError):
+        found = []
+        lines = re.split(r"\r\n|\r|\n", text)
+        for number, line in enumerate(lines, start=1):
+            if _MARKER in line and (match := _PATTERN.search(line)) is not None:
+                found.append((number, match.group(0)))
+    return tuple(found)
+
+
+def site_lines(finding: Finding) -> range:
+    """The lines a suppression may sit on to cover `finding` (its call's first to last)."""
+    return range(finding.span.line, max(finding.span.line, finding.span.end_line) + 1)
+
+
+def covering(
+    finding: Finding, comments: Iterable[tuple[int, str]]
+) -> tuple[int, Suppression] | None:
+    """The suppression comment that covers `finding`, with its line, if any.
+
+    A comment on the site's first line wins over one on a later line of the call.
+    """
+    lines = site_lines(finding)
+    best: tuple[int, Suppression] | None = None
+    for line, comment in comments:
+        suppression = parse_suppression(comment)
+        where = suppression.lines(line)
+        placed = where == finding.span.line if suppression.next_line else where in lines
+        if placed and suppression.covers(finding) and (best is None or line < best[0]):
+            best = (line, suppression)
+    return best
+
+
+def apply_suppressions(
+    findings: Sequence[Finding], facts: Mapping[str, FileFacts]
+) -> list[Finding]:
+    """Mark findings suppressed by a live `# migrator: ignore[...]` comment on their call."""
+    out: list[Finding] = []
+    for finding in findings:
+        file_facts = facts.get(finding.path)
+        found = covering(finding, file_facts.suppressions) if file_facts is not None else None
+        if found is not None and found[1].matches(finding):
+            finding = replace(finding, suppressed=True, suppression_reason=found[1].reason)
+        out.append(finding)
+    return out
 
 
 @dataclass(frozen=True)
@@ -134,19 +217,24 @@ def review(
 ) -> list[SuppressionIssue]:
     """Every suppression comment of the analysed files that is expired, invalid or unused."""
     today = today or current_date()
-    on_line: dict[tuple[str, int], list[Finding]] = {}
+    by_path: dict[str, list[Finding]] = {}
     for finding in findings:
-        on_line.setdefault((finding.path, finding.span.line), []).append(finding)
+        by_path.setdefault(finding.path, []).append(finding)
     issues: list[SuppressionIssue] = []
     for relpath in sorted(facts):
         if in_scope is not None and not in_scope(relpath):
             continue
-        for line, comment in facts[relpath].suppressions:
+        comments = facts[relpath].suppressions
+        for line, comment in comments:
             suppression = parse_suppression(comment)
             if suppression.problem == "not a migrator suppression":
                 continue
             text = comment.strip()
-            covered = [f for f in on_line.get((relpath, line), []) if suppression.covers(f)]
+            covered = [
+                f
+                for f in by_path.get(relpath, [])
+                if (found := covering(f, comments)) is not None and found[0] == line
+            ]
             prints = tuple(f.fingerprint for f in covered)
             if not covered:
                 issues.append(SuppressionIssue("unused", relpath, line, text, None, ()))

@@ -139,6 +139,32 @@ class WriteRefused(Exception):
     """The file was not written; the message says why, for people."""
 
 
+def create_atomic(path: Path, data: bytes, *, root: Path) -> None:
+    """Create `path` (and missing folders inside `root`) with `data`; never replaces a file."""
+    root = root.resolve()
+    real = path.parent.resolve() / path.name
+    if real.parent != root and root not in real.parent.parents:
+        raise WriteRefused("resolves outside the repository root (symlink?); not written")
+    if os.path.lexists(path):
+        raise WriteRefused("was created after it was analysed; not written (run fix again)")
+    real.parent.mkdir(parents=True, exist_ok=True)
+    sweep_stale_temporaries(real.parent)
+    fd, temporary = tempfile.mkstemp(dir=real.parent, prefix=_temp_prefix(), suffix=TEMP_SUFFIX)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(temporary, _new_file_mode())
+        # A hard link fails when the name exists: a file created meanwhile is never replaced.
+        os.link(temporary, real)
+    except FileExistsError:
+        raise WriteRefused(
+            "was created after it was analysed; not written (run fix again)"
+        ) from None
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+
+
 def write_atomic(path: Path, data: bytes, *, root: Path, expected: bytes) -> None:
     root = root.resolve()
     real = path.resolve()

@@ -413,6 +413,11 @@ def test_documented_github_workflow_runs(tmp_path: Path) -> None:
     shim.chmod(0o755)
     work = tmp_path / "work"
     shutil.copytree(APP, work)
+    # A checkout with the target branch fetched, as `fetch-depth: 0` gives.
+    git(work, "init", "-q")
+    git(work, "add", "-A")
+    git(work, "commit", "-q", "-m", "app")
+    git(work, "update-ref", "refs/remotes/origin/main", "HEAD")
     summary = tmp_path / "summary.md"
     env = {
         **os.environ,
@@ -431,8 +436,10 @@ def test_documented_github_workflow_runs(tmp_path: Path) -> None:
             assert match, condition
             if outcomes.get(match.group(1)) != match.group(2):
                 continue
+        # GitHub expressions: the target branch is main.
+        script = re.sub(r"\$\{\{[^}]*\}\}", "main", step["run"])
         done = subprocess.run(
-            ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
             cwd=work,
             env=env,
             capture_output=True,

@@ -302,13 +302,21 @@ NEWER = [
     ("class Box[T]:\n    pass\n", (3, 12), "Python 3.12"),
     ('d = {\'a\': 1}\nx = f"{d["a"]}"\n', (3, 12), "Python 3.12 or later (PEP 701)"),
     ("try:\n    pass\nexcept* ValueError:\n    pass\n", (3, 11), "Python 3.11"),
+    ("def first[T = int](items: list[T]) -> T:\n    return items[0]\n", (3, 13), "Python 3.13"),
 ]
 
 
 @pytest.mark.parametrize(
     ("text", "version", "said"),
     NEWER,
-    ids=["type-alias", "generic-function", "generic-class", "pep-701-f-string", "except-star"],
+    ids=[
+        "type-alias",
+        "generic-function",
+        "generic-class",
+        "pep-701-f-string",
+        "except-star",
+        "type-parameter-default",
+    ],
 )
 def test_newer_syntax_says_which_python_parses_it(
     text: str, version: tuple[int, int], said: str

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import select
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-from tests.conftest import REPO
+from tests.helpers import run_in_terminal
 
 SOURCE = """\
 from netra_backend.app.agents.tool_dispatcher import ToolDispatcher
@@ -34,37 +29,13 @@ PROMPT = b"apply this site?"
 
 
 def _run(root: Path, answers: list[str]) -> tuple[int, str]:
-    master, slave = os.openpty()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "migrator", "fix", "--no-cache", "--interactive", "."],
-        cwd=root,
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env={**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "120"},
-        close_fds=True,
+    return run_in_terminal(
+        ["fix", "--no-cache", "--interactive", "."],
+        root,
+        columns=120,
+        answers=tuple(answers),
+        prompt=PROMPT,
     )
-    os.close(slave)
-    seen = b""
-    pending = list(answers)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([master], [], [], 0.5)
-        if ready:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            seen += chunk
-            if pending and seen.count(PROMPT) > len(answers) - len(pending):
-                os.write(master, (pending.pop(0) + "\n").encode())
-        elif process.poll() is not None:
-            break
-    code = process.wait(timeout=30)
-    os.close(master)
-    return code, seen.decode("utf-8", "replace")
 
 
 def test_apply_skip_quit_one_site_at_a_time(tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ def _tree(root: Path, files: dict[str, str]) -> Path:
     for relpath, text in files.items():
         path = root / relpath
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text), encoding="utf-8")
+        path.write_text(textwrap.dedent(text), encoding="utf-8", errors="surrogateescape")
     return root
 
 
@@ -64,6 +64,18 @@ CASES = [
     Case(
         "syntax-error", {"ok.py": IMPORT, "bad.py": IMPORT + "d = ToolDispatcher(\n"}, (), 2, 0, 1
     ),
+    Case(
+        "over-max-file-bytes",
+        {
+            "big.py": IMPORT + "d = ToolDispatcher()\n",
+            "pyproject.toml": "[tool.migrator]\nmax_file_bytes = 20\n",
+        },
+        (),
+        2,
+        0,
+        1,
+    ),
+    Case("undecodable", {"latin.py": "# caf\udce9\n" + IMPORT}, (), 2, 0, 1),
     Case(
         "syntax-error-with-fail-on-error",
         {"bad.py": IMPORT + "d = ToolDispatcher(\n"},

@@ -250,3 +250,19 @@ def test_full_in_a_file_has_no_trailing_blanks_and_every_name_whole(tmp_path: Pa
     assert not [line for line in text.splitlines() if line != line.rstrip()]
     assert "…" not in text
     assert "UnifiedToolDispatcherFactory.create_request_scoped" in text
+
+
+def test_report_console_folds_long_paths_and_leaves_no_trailing_blanks(long_tree: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        ["report", str(long_tree), "--root", str(long_tree), "--no-cache"],
+        env={"COLUMNS": "72"},
+    )
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    assert "…" not in text, text
+    assert not [line for line in text.splitlines() if line != line.rstrip()]
+    assert max(len(line) for line in text.splitlines()) <= 72
+    table = text[text.index("Files with the most sites") :]
+    cells = "".join(line.split("│")[0].strip() for line in table.splitlines()[3:6])
+    assert LONG in cells, table

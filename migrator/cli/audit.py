@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
@@ -26,9 +27,13 @@ from migrator.reports import formats
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from migrator.basebranch import BaseBranch
+    from migrator.baseline import BaselineEntry
     from migrator.config import Config
+    from migrator.engine import Analysis
+    from migrator.facts import FileFacts
     from migrator.model import AuditResult, FileError, Kind
-    from migrator.rules import RulePack
+    from migrator.rules import RulePack, RuleSet
 
 # Typer offers an Enum's values as choices: this one is made from the registry of
 # formats, so that a new format needs no change here. mypy sees a plain Enum.
@@ -41,6 +46,10 @@ HELP = """Find every dispatcher creation site, resolved by name, and say what ea
 
 Names are always resolved over the whole project root: PATH arguments (like
 --changed-since and --shard) only choose which files are reported.
+
+On a pull request, --config-from REF (the target branch) reads the configuration,
+its rule packs and the baseline from REF, so the pull request cannot narrow the
+gate; how the work tree's differ is reported as configuration changes.
 
 Exit code 0 when nothing blocks; 1 when a site of a --fail-on kind is found
 (not suppressed, not baselined; --strict adds `uncertain`) or a suppression has
@@ -94,6 +103,14 @@ def audit_command(
         help="Report only Python files changed since this git ref (aliases still resolved "
         "over the whole tree).",
     ),
+    config_from: Optional[str] = typer.Option(
+        None,
+        "--config-from",
+        metavar="REF",
+        help="Read the configuration, the rule packs it names and the baseline from this git "
+        "ref (the target branch of a pull request) instead of the work tree; report how the "
+        "work tree's differ.",
+    ),
     shard: Optional[str] = typer.Option(
         None,
         "--shard",
@@ -111,6 +128,13 @@ def audit_command(
     config, rule_set, chosen = setup(
         paths, root, config_file, rules, jobs=jobs, cache=False if no_cache else None
     )
+    base: BaseBranch | None = None
+    if config_from is not None:
+        if config_file is not None:
+            fail("--config-from reads the configuration from a git ref: drop --config")
+        config, rule_set, chosen, base = _from_base(
+            config, config_from, paths, rules, baseline, jobs=jobs, no_cache=no_cache
+        )
     try:
         kinds, errors_block = split_fail_on(
             fail_on.split(",") if fail_on is not None else config.fail_on
@@ -128,6 +152,9 @@ def audit_command(
     root_dir = config.root.resolve()
     only, path_errors = _reported(config, chosen, changed_since)
     in_scope = _scope(root_dir, chosen, only, shard_spec)
+    # Baseline entries can be gone only where this run looked, and not in a file
+    # that exists but is excluded or git-ignored: its sites were not looked for.
+    can_be_gone = _not_excluded(config, in_scope)
     err = console(stderr=True)
     if only is not None and not only:
         result = _empty(config, chosen)
@@ -135,17 +162,28 @@ def audit_command(
             err.print(f"no Python files changed since {changed_since}; nothing to audit")
     else:
         progress_cb, finish = _progress(err)
-        try:
+
+        def run(report: set[str] | None) -> Analysis:
             # The whole root, always: a name defined or re-exported outside the
-            # reported files still resolves (`only` chooses what is reported).
-            analysis = analyse(
+            # reported files still resolves (`report` chooses what is reported).
+            return analyse(
                 config,
                 rule_set,
                 [str(root_dir)],
                 progress=progress_cb,
-                only=only,
+                only=report,
                 shard=shard_spec,
             )
+
+        try:
+            analysis = run(only)
+            if changed_since is not None and only is not None:
+                # A changed module that defines or re-exports a name, or a base
+                # class, changes what its importers' calls are: report them too.
+                wider = _importers(analysis.facts, only)
+                if wider - only:
+                    only.update(wider)
+                    analysis = run(only)
         finally:
             finish()
         result = with_suppression_review(analysis.result, analysis.facts, in_scope)
@@ -153,6 +191,9 @@ def audit_command(
     result = allow_errors(result, config.allow_skipped)
 
     baseline_path = baseline or (root_dir / config.baseline if config.baseline else None)
+    if base is not None:
+        result = _with_base(result, base, can_be_gone)
+        baseline_path = None  # the base's baseline was applied (or it has none)
     if write_baseline is not None or baseline_path is not None:
         from migrator.baseline import apply_baseline, load_baseline, save_baseline
 
@@ -168,7 +209,7 @@ def audit_command(
             except ValueError as error:
                 fail(str(error))
             shown = str(baseline) if baseline is not None else config.baseline
-            result = apply_baseline(result, entries, in_scope, source=shown)
+            result = apply_baseline(result, entries, can_be_gone, source=shown)
 
     result = _annotate(result, kinds, shard_spec, changed_since, strict)
     write_output(render_for(format.value, result, kinds, rule_set.packs, root_dir, output), output)
@@ -240,6 +281,84 @@ def _parse_shard(text: str) -> tuple[int, int]:
         fail(f"--shard {text}: {error}")
 
 
+def _from_base(
+    work: Config,
+    ref: str,
+    paths: list[str] | None,
+    rules: list[str] | None,
+    baseline: Path | None,
+    *,
+    jobs: int | None,
+    no_cache: bool,
+) -> tuple[Config, RuleSet, list[str], BaseBranch]:
+    """The configuration, rules and paths of `ref` for this run, and what the work tree changes.
+
+    Options given on the command line still win: the command line is the CI's own.
+    """
+    import dataclasses
+
+    from migrator.basebranch import changes, load_base, materialise_rules
+    from migrator.config import ConfigError
+    from migrator.gitutil import GitError
+    from migrator.rules import RulePackError, load_rule_set
+
+    root = work.root.resolve()
+    try:
+        loaded = load_base(root, ref, baseline)
+    except (GitError, ConfigError, ValueError) as error:
+        fail(f"--config-from {ref}: {error}")
+    overrides: dict[str, Any] = {
+        "jobs": jobs,
+        "cache": False if no_cache else None,
+        "rules": tuple(rules) if rules else None,
+    }
+    config = loaded.config.with_overrides(**overrides)
+    work_baseline = _work_baseline(work, baseline)
+    found = changes(dataclasses.replace(loaded, config=config), work, work_baseline)
+    with tempfile.TemporaryDirectory(prefix="migrator-base-") as folder:
+        packs = config.rules if rules else materialise_rules(root, loaded, Path(folder))
+        try:
+            rule_set = load_rule_set(packs)
+        except RulePackError as error:
+            fail(f"--config-from {ref}: bad rule pack: {error}")
+    chosen = list(paths) if paths else [str(root / p) for p in config.paths]
+    return config, rule_set, chosen, dataclasses.replace(loaded, changes=tuple(found))
+
+
+def _work_baseline(work: Config, baseline: Path | None) -> tuple[BaselineEntry, ...] | None:
+    """The work tree's baseline, to compare with the base's (None when there is none)."""
+    from migrator.baseline import load_baseline
+
+    path = baseline or (work.root / work.baseline if work.baseline else None)
+    if path is None:
+        return None
+    try:
+        return load_baseline(path)
+    except ValueError:
+        return None  # a missing or broken work-tree baseline is not used anyway
+
+
+def _with_base(
+    result: AuditResult, base: BaseBranch, in_scope: Callable[[str], bool]
+) -> AuditResult:
+    """`result` with the base's baseline applied and the configuration changes reported."""
+    from dataclasses import replace
+
+    from migrator.baseline import apply_baseline
+
+    if base.baseline is not None:
+        result = apply_baseline(result, base.baseline, in_scope, source=base.baseline_source)
+    if not base.changes:
+        return result
+    warnings = [*result.warnings, *(change.warning() for change in base.changes)]
+    extra = dict(result.extra)
+    extra["config_changes"] = {
+        "base": base.ref,
+        "changes": [change.to_json() for change in base.changes],
+    }
+    return replace(result, warnings=tuple(warnings), extra=extra)
+
+
 def _reported(
     config: Config, paths: list[str], changed_since: str | None
 ) -> tuple[set[str] | None, tuple[FileError, ...]]:
@@ -268,6 +387,35 @@ def _reported(
         except GitError as error:
             fail(f"--changed-since {changed_since}: {error}")
     return files, discovery.errors
+
+
+def _importers(facts: Mapping[str, FileFacts], changed: set[str]) -> set[str]:
+    """`changed` and every analysed file whose imports reach one of them, directly or
+    through another such file (a re-export of a re-export)."""
+    affected = set(changed)
+    reached = {facts[path].module for path in changed if path in facts}
+    grew = bool(reached)
+    while grew:
+        grew = False
+        for relpath, file_facts in facts.items():
+            if relpath in affected:
+                continue
+            names = [
+                *(binding.target for binding in file_facts.bindings),
+                *(target for call in file_facts.calls for target in call.targets),
+                *(base for cls in file_facts.classes for base in cls.bases),
+            ]
+            if any(_within(name, reached) for name in names):
+                affected.add(relpath)
+                reached.add(file_facts.module)
+                grew = True
+    return affected
+
+
+def _within(name: str, modules: set[str]) -> bool:
+    """Whether the qualified `name` is one of `modules` or something defined in one."""
+    parts = name.split(".")
+    return any(".".join(parts[:length]) in modules for length in range(1, len(parts) + 1))
 
 
 def _with_errors(result: AuditResult, errors: tuple[FileError, ...]) -> AuditResult:
@@ -307,6 +455,35 @@ def _scope(
         )
 
     return inside
+
+
+def _not_excluded(config: Config, in_scope: Callable[[str], bool]) -> Callable[[str], bool]:
+    """`in_scope`, less the files that exist but that discovery leaves out."""
+    from migrator.discovery import discover
+
+    root = config.root.resolve()
+    found: dict[Path, set[str]] = {}
+
+    def check(path: str) -> bool:
+        if not in_scope(path):
+            return False
+        file = root / path
+        if not file.is_file():
+            return True  # deleted: gone indeed
+        folder = file.parent
+        if folder not in found:
+            found[folder] = {
+                source.relpath
+                for source in discover(
+                    root,
+                    [str(folder)],
+                    exclude=config.exclude,
+                    respect_gitignore=config.respect_gitignore,
+                ).files
+            }
+        return path in found[folder]
+
+    return check
 
 
 def _empty(config: Config, paths: list[str]) -> AuditResult:

@@ -158,6 +158,8 @@ def _summary(console: object, result: object, *, written: bool) -> None:
     by_action = result.rewritten_by_action()
     for action, number in sorted(by_action.items()):
         console.print(f"  {number} site(s) rewritten to {action}")
+    for line in result.test_context_lines():
+        console.print(f"  {line}")
     left = result.left_by_reason()
     if left:
         table = Table(title="Sites left for a person", title_justify="left", show_edge=False)

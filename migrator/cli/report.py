@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import io
+import sys
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
@@ -210,16 +210,15 @@ def _render(format: str, report: Any, title: str, output: Path | None) -> str:
 
     module = import_module(formats.find("progress", format).module)
     if format == "console":
-        from rich.console import Console
+        from migrator.cli.terminal import DEFAULT_WIDTH, wants_colour, width
+        from migrator.reports.common import rich_text
 
-        from migrator.cli.terminal import DEFAULT_WIDTH, console
-
-        if output is None:
-            console().print(module.render(report))
-            return ""
-        capture = Console(record=True, width=DEFAULT_WIDTH, file=io.StringIO(), highlight=False)
-        capture.print(module.render(report))
-        return str(capture.export_text())
+        to_stdout = output is None or str(output) == "-"
+        return rich_text(
+            module.render(report),
+            width(sys.stdout) if to_stdout else DEFAULT_WIDTH,
+            to_stdout and wants_colour(sys.stdout),
+        )
     if format == "html":
         return str(module.render(report, title=title))
     return str(module.render(report))

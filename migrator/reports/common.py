@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -89,6 +90,34 @@ def summary_words(result: AuditResult, summary: GateSummary) -> str:
     if summary.failing_errors:
         words += f" ({summary.failing_errors} fail the gate: a file that is not analysed may hide a site)"
     return words
+
+
+_TRAILING_BLANKS = re.compile(r"[ \t]+((?:\x1b\[[0-9;]*m)*)$", re.MULTILINE)
+
+
+def without_trailing_blanks(text: str) -> str:
+    """Rich pads table cells to the column width; a file or a pipe should not keep it."""
+    return _TRAILING_BLANKS.sub(r"\1", text)
+
+
+def rich_text(renderable: Any, width: int, colour: bool) -> str:
+    """A Rich renderable as text `width` columns wide, with ANSI colour or without."""
+    import io
+
+    from rich.console import Console
+
+    console = Console(
+        file=io.StringIO(),
+        width=width,
+        force_terminal=colour,
+        no_color=not colour,
+        color_system="standard" if colour else None,
+        highlight=False,
+        emoji=False,
+        legacy_windows=False,
+    )
+    console.print(renderable)
+    return without_trailing_blanks(console.file.getvalue())  # type: ignore[attr-defined]
 
 
 def paint(text: str, style: str, colour: bool) -> str:

@@ -8,12 +8,10 @@ lines carry no trailing blanks, so the text reads the same in a file or a pipe.
 
 from __future__ import annotations
 
-import io
-import re
 from itertools import groupby
 
 from rich import box
-from rich.console import Console, Group, RenderableType
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
@@ -21,6 +19,7 @@ from migrator.model import KIND_ORDER, AuditResult, Finding
 from migrator.reports.common import (
     gate_summary,
     plan_words,
+    rich_text,
     sorted_findings,
     status,
     summary_words,
@@ -30,23 +29,9 @@ from migrator.reports.formats import View
 from migrator.reports.kinds import KINDS
 from migrator.suppress import expired_fingerprints
 
-_TRAILING_BLANKS = re.compile(r"[ \t]+((?:\x1b\[[0-9;]*m)*)$", re.MULTILINE)
-
 
 def render(result: AuditResult, view: View) -> str:
-    console = Console(
-        file=io.StringIO(),
-        width=view.width,
-        force_terminal=view.colour,
-        no_color=not view.colour,
-        color_system="standard" if view.colour else None,
-        highlight=False,
-        emoji=False,
-        legacy_windows=False,
-    )
-    console.print(renderable(result, view))
-    text = console.file.getvalue()  # type: ignore[attr-defined]
-    return _TRAILING_BLANKS.sub(r"\1", text)
+    return rich_text(renderable(result, view), view.width, view.colour)
 
 
 def _site(finding: Finding, state: str) -> tuple[Text, Text, Text]:

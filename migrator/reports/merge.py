@@ -93,7 +93,7 @@ def document_to_audit(document: Any, source: str) -> LoadedAudit:
         shard = (int(shard_info.get("index", 0)), int(shard_info.get("count", 0)))
     extra = {
         key: document[key]
-        for key in ("baseline", "suppressions", "changed_since")
+        for key in ("baseline", "suppressions", "changed_since", "config_changes", "strict")
         if key in document
     }
     result = AuditResult(
@@ -238,6 +238,11 @@ def merge(loaded: Sequence[LoadedAudit]) -> tuple[AuditResult, tuple[Kind, ...]]
         )
     if set(fail_on) != set(DEFAULT_FAIL_ON):
         extra["fail_on"] = [kind.value for kind in fail_on]
+    for key in ("config_changes", "strict"):
+        # The same in every shard (one configuration, one command line): kept as is.
+        kept = [item.result.extra[key] for item in loaded if key in item.result.extra]
+        if kept:
+            extra[key] = kept[0]
     extra["merged_from"] = len(loaded)
     result = AuditResult(
         root=".",

@@ -30,11 +30,12 @@ def _percent(progress: float) -> str:
 
 def _counts_table(title: str, rows: list[tuple[str, int, Counts]], first: str) -> Table:
     table = Table(title=title, title_justify="left", show_edge=False)
-    table.add_column(first, no_wrap=True, overflow="fold")
-    table.add_column("files", justify="right")
-    table.add_column("to do", justify="right", style="red")
-    table.add_column("migrated", justify="right", style="green")
-    table.add_column("uncertain", justify="right", style=KINDS[Kind.UNCERTAIN].style)
+    # Numbers keep their width; a long package name folds rather than losing its end.
+    table.add_column(first, overflow="fold")
+    table.add_column("files", justify="right", no_wrap=True)
+    table.add_column("to do", justify="right", style="red", no_wrap=True)
+    table.add_column("migrated", justify="right", style="green", no_wrap=True)
+    table.add_column("uncertain", justify="right", style=KINDS[Kind.UNCERTAIN].style, no_wrap=True)
     table.add_column("progress", no_wrap=True)
     table.add_column("", justify="right", no_wrap=True)
     for name, files, counts in rows:
@@ -103,10 +104,10 @@ def render(report: ProgressReport) -> RenderableType:
     if report.top_files:
         parts.append(Text(""))
         top = Table(title="Files with the most sites", title_justify="left", show_edge=False)
-        top.add_column("file")
-        top.add_column("to do", justify="right")
-        top.add_column("sites", justify="right")
-        top.add_column("progress", justify="right")
+        top.add_column("file", overflow="fold")
+        top.add_column("to do", justify="right", no_wrap=True)
+        top.add_column("sites", justify="right", no_wrap=True)
+        top.add_column("progress", justify="right", no_wrap=True)
         for row in report.top_files:
             top.add_row(
                 row.name,
@@ -152,9 +153,9 @@ def _history(report: ProgressReport) -> RenderableType:
     table.add_column("date", no_wrap=True)
     for kind in KIND_ORDER:
         table.add_column(kind.value, justify="right", style=KINDS[kind].style, no_wrap=True)
-    table.add_column("to do", justify="right")
+    table.add_column("to do", justify="right", no_wrap=True)
     table.add_column("burndown", no_wrap=True)
-    table.add_column("progress", justify="right")
+    table.add_column("progress", justify="right", no_wrap=True)
     table.add_column("subject")
     peak = max((p.counts.remaining for p in report.history), default=0) or 1
     for point in report.history:
