@@ -382,7 +382,14 @@ class Classifier:
         context = self.context_in_scope(facts, function)
         testing = self.linker.rules.testing
         inject: str | None = None
-        if test_code and testing is not None:
+        passed, _ = bind_call(signature, call.positional, call.keywords)
+        carries_context = (
+            context_parameter is not None
+            and context_parameter in passed
+            and not passed[context_parameter].is_none
+        )
+        # A call that passes its own context (direct-scoped) needs no injected fixture.
+        if test_code and testing is not None and not carries_context:
             verdict = injection(self.linker, facts, function, testing.fixture, context)
             if verdict is not None and verdict.reason is not None:
                 return _manual(verdict.reason)

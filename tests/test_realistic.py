@@ -79,46 +79,6 @@ def _copy(source: Path, target: Path) -> Path:
 MODULES = _files(APP, ".py")
 FIXED_FILES = _files(FIXED)
 
-#: Known gaps, asserted: each listed test must still fail (xfail strict: it fails the run
-#: when it starts passing), and any test not listed must pass. All are issue 13's
-#: test-fixture injection (`name-taken`, `not-a-test`, `fixture-scope`,
-#: `unittest-method`, and the injected `user_context` parameter), which issue 12 does
-#: not build; the scenario runs the injected tests, so it fails on the fix output too.
-_INJECTION_GAP = "issue 13 (test-fixture injection) is not built yet"
-KNOWN_GAPS: dict[str, dict[str, str]] = {
-    "test_markers_hold": {
-        f"tests/injection/{name}.py": _INJECTION_GAP
-        for name in (
-            "test_inject_async_tests",
-            "test_inject_fixtures",
-            "test_inject_helpers",
-            "test_inject_name_taken",
-            "test_inject_parametrize",
-            "test_inject_test_classes",
-            "test_inject_unittest",
-        )
-    },
-    "test_fix_output_matches": {
-        f"tests/injection/{name}.py": _INJECTION_GAP
-        for name in (
-            "test_inject_async_tests",
-            "test_inject_fixtures",
-            "test_inject_parametrize",
-            "test_inject_test_classes",
-        )
-    },
-}
-
-
-def _with_gaps(test: str, values: list[str]) -> list[object]:
-    """`values` as parameters, the known gaps of `test` marked as strict expected failures."""
-    gaps = KNOWN_GAPS.get(test, {})
-    return [
-        pytest.param(v, marks=pytest.mark.xfail(strict=True, reason=gaps[v])) if v in gaps else v
-        for v in values
-    ]
-
-
 FIXED_MODULES = _files(FIXED, ".py")
 
 
@@ -143,7 +103,7 @@ def audit(tmp_path_factory: pytest.TempPathFactory) -> Audit:
     return Audit(expected, _normalise_expected(expected, _actual(root)))
 
 
-@pytest.mark.parametrize("module", _with_gaps("test_markers_hold", MODULES))
+@pytest.mark.parametrize("module", MODULES)
 def test_markers_hold(audit: Audit, module: str) -> None:
     expected = {line: items for (path, line), items in audit.expected.items() if path == module}
     actual = {line: items for (path, line), items in audit.actual.items() if path == module}
@@ -220,7 +180,7 @@ def test_fix_writes_exactly_the_expected_files(fixed: tuple[Path, FixPlanResult]
     assert _files(root) == _files(FIXED)
 
 
-@pytest.mark.parametrize("path", _with_gaps("test_fix_output_matches", FIXED_FILES))
+@pytest.mark.parametrize("path", FIXED_FILES)
 def test_fix_output_matches(fixed: tuple[Path, FixPlanResult], path: str) -> None:
     root, _result = fixed
     wanted = (FIXED / path).read_bytes()
@@ -357,7 +317,6 @@ def test_scenario_passes_on_the_expected_tree(tmp_path: Path) -> None:
     assert "WORKS: 16 rewritten functions and 26 rewritten tests" in run.stdout
 
 
-@pytest.mark.xfail(strict=True, reason=f"{_INJECTION_GAP}: the scenario runs the injected tests")
 def test_scenario_passes_on_the_fix_output(
     fixed: tuple[Path, FixPlanResult], tmp_path: Path
 ) -> None:
