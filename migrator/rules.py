@@ -99,10 +99,20 @@ class ClassRule:
     context_manager: CallTarget | None
     arguments: tuple[tuple[str, ArgumentRule], ...]
     description: str
+    #: `sync: direct`: in a `def` with a context, build the class directly with it.
+    sync_direct: bool = False
 
     @property
     def names(self) -> tuple[str, ...]:
         return (self.qualified_name, *self.aliases)
+
+    @property
+    def direct_target(self) -> CallTarget | None:
+        """The class itself as a call target, for `sync: direct` (None without a context parameter)."""
+        if self.context_parameter is None:
+            return None
+        parameters = tuple(dict.fromkeys((self.context_parameter, *self.signature)))
+        return CallTarget(self.qualified_name, False, parameters, (self.context_parameter,))
 
 
 @dataclass(frozen=True)
@@ -539,6 +549,7 @@ _CLASS_KEYS = (
     "context_manager",
     "arguments",
     "description",
+    "sync",
 )
 
 
@@ -578,7 +589,16 @@ def _class_rule(reader: _Reader, node: yaml.Node, key: str) -> ClassRule:
         description=reader.string(data["description"], f"{key}.description")
         if "description" in data
         else "",
+        sync_direct=_sync(reader, data["sync"], f"{key}.sync") if "sync" in data else False,
     )
+
+
+def _sync(reader: _Reader, node: yaml.Node, key: str) -> bool:
+    """`sync: direct` (build directly where nothing can await) or `sync: manual` (the default)."""
+    word = reader.string(node, key)
+    if word not in {"direct", "manual"}:
+        reader.fail(node, key, f"{word!r}: expected direct or manual")
+    return word == "direct"
 
 
 _LEGACY_KEYS = ("id", "call", "aliases", "creates", "signature", "arguments", "description")
