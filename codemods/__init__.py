@@ -2,14 +2,21 @@
 
 `CODEMODS` lists them in the order the fixer applies them: the test-context
 fixture first (a test gains the parameter that becomes its sites' context), then
-context managers (they move whole statements), then factory calls (they replace
+direct constructions in sync code (`sync: direct`), then context managers (they move whole statements), then factory calls (they replace
 expressions).
 """
 
 from codemods.context_manager import RewriteToContextManager
+from codemods.direct_construction import BuildDirectly
 from codemods.factory_call import RewriteToFactory
 from codemods.inject_fixture import InjectFixture
 
-CODEMODS = (InjectFixture, RewriteToContextManager, RewriteToFactory)
+CODEMODS = (InjectFixture, BuildDirectly, RewriteToContextManager, RewriteToFactory)
 
-__all__ = ["CODEMODS", "InjectFixture", "RewriteToContextManager", "RewriteToFactory"]
+__all__ = [
+    "CODEMODS",
+    "BuildDirectly",
+    "InjectFixture",
+    "RewriteToContextManager",
+    "RewriteToFactory",
+]

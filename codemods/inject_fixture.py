@@ -63,7 +63,8 @@ class InjectFixture(VisitorBasedCodemodCommand):
     ) -> None:
         init_codemod(self, context)
         found = sites(
-            load_findings(findings, context), {FixAction.FACTORY, FixAction.CONTEXT_MANAGER}
+            load_findings(findings, context),
+            {FixAction.FACTORY, FixAction.CONTEXT_MANAGER, FixAction.DIRECT},
         )
         self.sites = {key: f for key, f in found.items() if f.fix is not None and f.fix.inject}
         #: The fixture each open function must receive (None: nothing to add).

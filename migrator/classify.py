@@ -366,6 +366,12 @@ class Classifier:
         if factory is None:
             return _manual(ManualReason.NO_FACTORY)
         function = facts.functions[call.function] if call.function >= 0 else None
+        if function is not None and not function.is_async and rule.sync_direct:
+            direct = self._direct_plan(
+                facts, call, rule, signature, context_parameter, function, test_code
+            )
+            if direct is not None:
+                return direct
         # A factory that is not awaited (`await: false`) is a valid rewrite in a `def`.
         if function is None or (not function.is_async and factory.awaitable):
             plan = _manual(ManualReason.NOT_ASYNC)
@@ -441,6 +447,52 @@ class Classifier:
         """`manual: factory-internal` for a site in a factory's own implementation."""
         detail = self.linker.internal_site(facts, call, factory)
         return _manual(ManualReason.FACTORY_INTERNAL, detail) if detail is not None else None
+
+    def _direct_plan(
+        self,
+        facts: FileFacts,
+        call: CallFacts,
+        rule: ClassRule,
+        signature: tuple[str, ...],
+        context_parameter: str | None,
+        function: FunctionFacts,
+        test_code: bool,
+    ) -> FixPlan | None:
+        """`sync: direct` in a `def`: the class built with the context in scope (or injected)."""
+        target = rule.direct_target
+        if target is None or context_parameter is None:
+            return None  # a legacy factory: its class would have to be imported; left as it was
+        context = self.context_in_scope(facts, function)
+        testing = self.linker.rules.testing
+        inject: str | None = None
+        if test_code and testing is not None:
+            verdict = injection(self.linker, facts, function, testing.fixture, context)
+            if verdict is not None and verdict.reason is not None:
+                return None
+            if verdict is not None:
+                inject = context = verdict.fixture
+        if context is None:
+            return None
+        mapped = map_arguments(
+            signature=signature,
+            rules=(),
+            context_parameter=context_parameter,
+            target=target,
+            positional=call.positional,
+            keywords=call.keywords,
+            is_none=lambda a: a.is_none,
+            context=ArgFacts(context, False),
+        )
+        if mapped.problem is not None:
+            return None
+        name = target.import_name
+        return FixPlan(
+            FixAction.DIRECT,
+            None,
+            f"Nothing can await here: build `{name}` directly with the user context "
+            f"(`{name}({context_parameter}={context}, ...)`, as the pack allows){_given(inject)}.",
+            inject=inject,
+        )
 
     def context_in_scope(self, facts: FileFacts, function: FunctionFacts) -> str | None:
         """The user-context expression visible in `function` (DESIGN.md, "The domain")."""

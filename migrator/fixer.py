@@ -23,7 +23,7 @@ from migrator.config import Config
 from migrator.discovery import is_test_path, module_name
 from migrator.engine import Analysis, Progress, analyse
 from migrator.extract import ExtractionError
-from migrator.model import AuditResult, Finding, FixAction
+from migrator.model import AuditResult, Finding, FixAction, Kind
 from migrator.rules import RuleSet
 from migrator.source import SourceError, decode, encode
 from migrator.testfixture import define_fixture
@@ -126,7 +126,10 @@ def plan_fixes(
     left = tuple(
         f
         for f in analysis.result.findings
-        if f.fix is not None and f.fingerprint not in rewritten_ids and not f.suppressed
+        if f.fix is not None
+        and f.fingerprint not in rewritten_ids
+        and not f.suppressed
+        and not _direct_done(f)
     )
     return FixPlanResult(audit=analysis.result, changes=tuple(changes), left=left)
 
@@ -321,13 +324,22 @@ class FileRewriter:
         context = CodemodContext(filename=self.relpath, full_module_name=self.module)
         self.injected = []
         if any(
-            _is(f, FixAction.FACTORY, FixAction.CONTEXT_MANAGER) and f.fix and f.fix.inject
+            _is(f, FixAction.FACTORY, FixAction.CONTEXT_MANAGER, FixAction.DIRECT)
+            and f.fix
+            and f.fix.inject
             for f in current
         ):
             # Tests gain the fixture first; re-analysed, their sites then have it as context.
             inject = InjectFixture(CodemodContext(filename=self.relpath), current)
             text = inject.transform_module(cst.parse_module(text)).code
             self.injected = list(inject.injected)
+            current = self._only(self.findings(text), allowed)
+        if any(_is(f, FixAction.DIRECT) and f.kind is not Kind.DIRECT_SCOPED for f in current):
+            from codemods.direct_construction import BuildDirectly
+
+            direct = BuildDirectly(CodemodContext(filename=self.relpath), self.rules, current)
+            text = direct.transform_module(cst.parse_module(text)).code
+            done.extend((f, FixAction.DIRECT) for f in direct.rewritten)
             current = self._only(self.findings(text), allowed)
         if self.style is not Style.FACTORY and any(
             _is(f, FixAction.CONTEXT_MANAGER) for f in current
@@ -353,6 +365,11 @@ class FileRewriter:
         if allowed is None:
             return findings
         return [f for f in findings if f.fingerprint in allowed]
+
+
+def _direct_done(finding: Finding) -> bool:
+    """A `direct-scoped` site the pack accepts as it is (`sync: direct`): nothing is left to do."""
+    return _is(finding, FixAction.DIRECT) and finding.kind is Kind.DIRECT_SCOPED
 
 
 def _is(finding: Finding, *actions: FixAction) -> bool:

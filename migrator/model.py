@@ -45,6 +45,9 @@ class FixAction(str, enum.Enum):
 
     FACTORY = "factory"
     CONTEXT_MANAGER = "context-manager"
+    #: Where nothing can await and the pack allows it (`sync: direct`): the class
+    #: built directly with the context in scope, a `direct-scoped` site.
+    DIRECT = "direct"
     MANUAL = "manual"
 
     def __str__(self) -> str:

@@ -102,10 +102,20 @@ class ClassRule:
     #: Older positional signatures calls were written for (`[tools, websocket_bridge]`):
     #: a call whose first positional has no evidence of being a context is read through them.
     legacy_signatures: tuple[tuple[str, ...], ...] = ()
+    #: `sync: direct`: in a `def` with a context, build the class directly with it.
+    sync_direct: bool = False
 
     @property
     def names(self) -> tuple[str, ...]:
         return (self.qualified_name, *self.aliases)
+
+    @property
+    def direct_target(self) -> CallTarget | None:
+        """The class itself as a call target, for `sync: direct` (None without a context parameter)."""
+        if self.context_parameter is None:
+            return None
+        parameters = tuple(dict.fromkeys((self.context_parameter, *self.signature)))
+        return CallTarget(self.qualified_name, False, parameters, (self.context_parameter,))
 
 
 @dataclass(frozen=True)
@@ -632,6 +642,7 @@ _CLASS_KEYS = (
     "arguments",
     "description",
     "legacy_signatures",
+    "sync",
 )
 
 
@@ -682,6 +693,7 @@ def _class_rule(reader: _Reader, node: yaml.Node, key: str) -> ClassRule:
         if "description" in data
         else "",
         legacy_signatures=legacy_signatures,
+        sync_direct=_sync(reader, data["sync"], f"{key}.sync") if "sync" in data else False,
     )
 
 
@@ -730,6 +742,14 @@ def _factory_method(
         if "description" in data
         else "",
     )
+
+
+def _sync(reader: _Reader, node: yaml.Node, key: str) -> bool:
+    """`sync: direct` (build directly where nothing can await) or `sync: manual` (the default)."""
+    word = reader.string(node, key)
+    if word not in {"direct", "manual"}:
+        reader.fail(node, key, f"{word!r}: expected direct or manual")
+    return word == "direct"
 
 
 _LEGACY_KEYS = ("id", "call", "aliases", "creates", "signature", "arguments", "description")

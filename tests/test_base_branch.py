@@ -173,3 +173,18 @@ def test_config_from_an_unknown_ref_is_a_usage_error(tmp_path: Path) -> None:
     )
     assert done.exit_code == 2
     assert "--config-from nope: unknown git ref 'nope'" in done.stderr
+
+
+def test_a_baseline_outside_the_repository_is_read_as_given(tmp_path: Path) -> None:
+    base = dict(BASE)
+    base["app/new.py"] = SINGLETON
+    clone = pull_request(tmp_path, {"app/other.py": "x = 1\n"}, base=base)
+    outside = tmp_path / "ci-baseline.json"
+    done = CliRunner().invoke(
+        app,
+        ["audit", str(clone), "--root", str(clone), "--no-cache", "--write-baseline", str(outside)],
+    )
+    assert "wrote a baseline of 2 site(s)" in done.stderr, done.output
+    audit = audit_clone(clone, tmp_path / "ci-home", "--baseline", str(outside))
+    assert audit.code == 0, audit.stderr
+    assert audit.document["baseline"]["matched"] == 2

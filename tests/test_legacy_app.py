@@ -81,9 +81,12 @@ def test_fix_gives_expected_tree_and_second_run_changes_nothing(tmp_path: Path) 
     app = _copy_app(tmp_path)
     run = _migrator("fix", "--no-cache", ".", cwd=app)
     assert run.returncode == 0, run.stderr
-    # #1 (chat.py) returns a value read from its dispatcher: factory (issue 12, item 7).
-    assert "4 site(s) rewritten to context-manager" in run.stderr
-    assert "4 site(s) rewritten to factory" in run.stderr
+    # 4 and 4 in the application (#1, chat.py, returns a value read from its dispatcher:
+    # factory, issue 12 item 7), 2 and 2 in its legacy-style test suite (issue 13).
+    assert "6 site(s) rewritten to context-manager" in run.stderr
+    assert "6 site(s) rewritten to factory" in run.stderr
+    assert "4 test function(s) given the test context fixture as a parameter" in run.stderr
+    assert "the `user_context` fixture defined in tests/conftest.py (added to)" in run.stderr
     assert _tree(app) == _tree(EXPECTED / "fixed")
     again = _migrator("fix", "--no-cache", "--check", ".", cwd=app)
     assert again.returncode == 0, again.stderr
@@ -123,7 +126,61 @@ def _expected_remaining(pack: str) -> list[tuple[str, int, str]]:
         ("agent_platform/services/scheduler.py", 10, "module-level"),
         ("agent_platform/services/scheduler.py", 14, "class-body"),
         ("agent_platform/services/scheduler.py", 23, "no-context-in-scope"),
+        *_TEST_SITES_LEFT,
     ]
+
+
+#: The sites of the app's legacy-style test suite that `fix` must leave, with why.
+_TEST_SITES_LEFT = [
+    ("tests/test_tools_legacy.py", 32, "not-a-test"),
+    ("tests/test_tools_legacy.py", 67, "fixture-scope"),
+    ("tests/test_tools_legacy.py", 86, "not-async"),
+    ("tests/test_tools_legacy.py", 87, "not-async"),
+    ("tests/test_tools_legacy.py", 93, "unittest-method"),
+]
+
+
+def _pytest(app: Path, *options: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *options, "tests"],
+        cwd=app,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        timeout=300,
+    )
+
+
+def test_the_apps_test_suite_passes_after_fix_without_the_global_path(tmp_path: Path) -> None:
+    """Issue 13's proof: the legacy-style suite passes on the deprecated global path; after
+    `fix` with the reference pack it passes with that path's warning as an error (only the
+    tests `fix` must leave acknowledge it), and the audit lists exactly those sites."""
+    app = _copy_app(tmp_path)
+    before = _pytest(app)
+    assert before.returncode == 0, before.stdout + before.stderr
+    assert "create_legacy_global" in before.stdout  # the global path, warned about
+
+    fixed = _migrator("fix", "--no-cache", "--rules", "reference", ".", cwd=app)
+    assert fixed.returncode == 0, fixed.stderr
+    conftest = (app / "tests" / "conftest.py").read_text(encoding="utf-8")
+    assert conftest.count("def user_context(") == 1
+    assert "from migrator.reference import UserExecutionContext" in conftest
+
+    after = _pytest(app, "-W", "error::DeprecationWarning")
+    assert after.returncode == 0, after.stdout + after.stderr
+    assert "12 passed" in after.stdout
+
+    audit = json.loads(
+        _migrator(
+            "audit", "--no-cache", "--rules", "reference", "--format", "json", ".", cwd=app
+        ).stdout
+    )
+    left = sorted(
+        (f["path"], f["line"], f["fix"]["reason"])
+        for f in audit["findings"]
+        if f["test_code"] and f["kind"] != "migrated"
+    )
+    assert left == _TEST_SITES_LEFT
 
 
 @pytest.mark.parametrize("pack", ["tool-dispatcher", "reference"])

@@ -193,7 +193,10 @@ def audit_command(
     baseline_path = baseline or (root_dir / config.baseline if config.baseline else None)
     if base is not None:
         result = _with_base(result, base, can_be_gone)
-        baseline_path = None  # the base's baseline was applied (or it has none)
+        if base.baseline_source is not None or baseline is None:
+            # The base's baseline was applied (or it has none). A --baseline
+            # outside the repository is not the pull request's: read it as given.
+            baseline_path = None
     if write_baseline is not None or baseline_path is not None:
         from migrator.baseline import apply_baseline, load_baseline, save_baseline
 
