@@ -463,6 +463,15 @@ class Classifier:
         if target is None or context_parameter is None:
             return None  # a legacy factory: its class would have to be imported; left as it was
         context = self.context_in_scope(facts, function)
+        passed, _ = bind_call(signature, call.positional, call.keywords)
+        own = passed.get(context_parameter)
+        if own is not None and not own.is_none:
+            # Already built with a context of its own: what `direct` asks for; no fixture.
+            return FixPlan(
+                FixAction.DIRECT,
+                None,
+                "Built directly with a user context, as the pack allows where nothing can await.",
+            )
         testing = self.linker.rules.testing
         inject: str | None = None
         if test_code and testing is not None:

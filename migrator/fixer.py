@@ -396,7 +396,9 @@ def preview_sites(
     for finding in sorted(
         analysis.result.findings, key=lambda f: (f.path, f.span.line, f.span.column)
     ):
-        if not _is(finding, FixAction.FACTORY, FixAction.CONTEXT_MANAGER):
+        if not _is(finding, FixAction.FACTORY, FixAction.CONTEXT_MANAGER, FixAction.DIRECT):
+            continue
+        if _direct_done(finding):
             continue
         try:
             source = decode((root / finding.path).read_bytes())

@@ -18,7 +18,7 @@ from pyflakes.messages import UndefinedName
 from pyflakes.reporter import Reporter
 
 from migrator.config import Config
-from migrator.fixer import FixPlanResult, plan_fixes, write_changes
+from migrator.fixer import FixPlanResult, plan_fixes, preview_sites, write_changes
 from migrator.model import FixAction, Kind
 from migrator.rules import RulePackError, load_rule_set, parse_pack
 from tests.conftest import FIXTURES
@@ -97,3 +97,12 @@ def test_a_bad_sync_value_names_line_and_key() -> None:
     assert info.value.line == next(
         i for i, line in enumerate(text.splitlines(), 1) if "sync: sideways" in line
     )
+
+
+def test_fix_interactive_offers_the_direct_sites_and_not_the_done_ones(tmp_path: Path) -> None:
+    _place(tmp_path, FOLDER / "app.before.py")
+    rules = load_rule_set([str(FOLDER / "pack.yaml")])
+    previews = preview_sites(Config(root=tmp_path, cache=False, jobs=1), rules, [str(tmp_path)])
+    direct = [(p.finding.line, p.action) for p in previews if p.action is FixAction.DIRECT]
+    assert direct == [(7, FixAction.DIRECT), (11, FixAction.DIRECT)]
+    assert "+    return ToolDispatcher(user_context=user_context, tools=tools)" in previews[0].diff

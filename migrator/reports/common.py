@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from migrator.gate import is_failing, status, verdict
-from migrator.model import AuditResult, Finding, Kind
+from migrator.model import AuditResult, Finding, FixAction, Kind
 from migrator.suppress import expired_fingerprints
 
 __all__ = ["GateSummary", "gate_summary", "is_failing", "status"]
@@ -82,14 +83,34 @@ def summary_words(result: AuditResult, summary: GateSummary) -> str:
     words = (
         f"{summary.total} site(s) in {result.files_analysed} of {result.files_scanned} "
         f"file(s) scanned: {summary.blocking} blocking, {summary.baselined} baselined, "
-        f"{summary.suppressed} suppressed, {summary.by_kind[Kind.MIGRATED]} migrated; "
+        f"{summary.suppressed} suppressed, {summary.by_kind[Kind.MIGRATED]} migrated, "
+        f"{summary.by_kind[Kind.DIRECT_SCOPED]} direct-scoped; "
         f"progress {summary.progress:.0%}"
     )
+    left = sites_left_in_tests(result.findings)
+    if left is not None:
+        words += f"; {left}"
     if result.errors:
         words += f"; {len(result.errors)} file(s) not analysed"
     if summary.failing_errors:
         words += f" ({summary.failing_errors} fail the gate: a file that is not analysed may hide a site)"
     return words
+
+
+def sites_left_in_tests(findings: Iterable[Finding]) -> str | None:
+    """How many test sites remain for a person, by reason (issue 13); None when there are none."""
+    reasons = Counter(
+        f.fix.reason or "manual"
+        for f in findings
+        if f.test_code
+        and not f.suppressed
+        and f.fix is not None
+        and f.fix.action is FixAction.MANUAL
+    )
+    if not reasons:
+        return None
+    listed = ", ".join(f"{reason} {count}" for reason, count in reasons.most_common())
+    return f"test sites left for a person: {sum(reasons.values())} ({listed})"
 
 
 _TRAILING_BLANKS = re.compile(r"[ \t]+((?:\x1b\[[0-9;]*m)*)$", re.MULTILINE)

@@ -13,7 +13,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from migrator.model import KIND_ORDER, AuditResult, Finding, Kind
-from migrator.reports.common import gate_summary, plan_words, sorted_findings, status, where_words
+from migrator.reports.common import (
+    gate_summary,
+    plan_words,
+    sites_left_in_tests,
+    sorted_findings,
+    status,
+    where_words,
+)
 from migrator.reports.formats import View
 from migrator.suppress import expired_fingerprints
 
@@ -73,6 +80,9 @@ def render(result: AuditResult, view: View) -> str:
         f"{verdict} · {summary.total} site(s) · progress **{summary.progress:.0%}** · "
         f"{result.files_scanned} file(s) scanned, {result.files_analysed} analysed"
     )
+    left = sites_left_in_tests(result.findings)
+    if left is not None:
+        out.extend(["", left[:1].upper() + left[1:]])
     out.append("")
     by_state: dict[Kind, dict[str, int]] = {kind: {} for kind in KIND_ORDER}
     for finding, state in zip(findings, states, strict=True):

@@ -58,7 +58,8 @@ def _overview(report: ProgressReport) -> RenderableType:
     headline.append(_percent(overall.progress), style="bold green")
     headline.append(
         f"  ·  {overall.migrated} of {overall.total - overall[Kind.UNCERTAIN]} decided sites "
-        f"migrated  ·  {overall.remaining} to go  ·  {report.blocking} blocking  ·  "
+        f"migrated ({overall[Kind.DIRECT_SCOPED]} direct-scoped)  ·  {overall.remaining} to go  ·  "
+        f"{report.blocking} blocking  ·  "
         f"{report.files_scanned} files scanned"
     )
     kinds = Table(title="Sites by kind", title_justify="left", show_edge=False)

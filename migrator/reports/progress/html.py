@@ -14,7 +14,7 @@ from html import escape
 
 from migrator import __version__
 from migrator.model import KIND_ORDER, Kind
-from migrator.reports.common import plan_words, where_words
+from migrator.reports.common import plan_words, sites_left_in_tests, where_words
 from migrator.reports.progress.model import Counts, ProgressReport
 from migrator.reports.progress.svg import (
     COLORS,
@@ -245,6 +245,9 @@ def _manual(report: ProgressReport) -> str:
         return ""
     total = sum(len(group.sites) for group in report.manual)
     out = [f"<h2>Manual work ({total})</h2>"]
+    left = sites_left_in_tests(report.findings)
+    if left is not None:
+        out.append(f'<p class="test-left">{_e(left[:1].upper() + left[1:])}</p>')
     for group in report.manual:
         out.append(
             f'<details class="manual" data-reason="{_e(group.reason)}" open><summary>'
@@ -367,7 +370,8 @@ def render(report: ProgressReport, title: str = "Migration progress") -> str:
     body = [
         "<main>",
         f"<h1>{_e(title)}</h1>",
-        f'<p class="lead">{overall.progress:.0%} migrated · {overall.remaining} sites to do · '
+        f'<p class="lead">{overall.progress:.0%} migrated · '
+        f"{overall[Kind.DIRECT_SCOPED]} direct-scoped · {overall.remaining} sites to do · "
         f"{report.blocking} blocking · {report.baselined} baselined · "
         f"{report.suppressed} suppressed</p>",
         _cards(report),

@@ -33,7 +33,8 @@ def render(report: ProgressReport) -> str:
         "# Migration progress",
         "",
         f"**{overall.progress:.0%}** `{bar(overall.progress)}` — {overall.migrated} of {decided} "
-        f"decided sites migrated, **{overall.remaining} to go**, {report.blocking} blocking "
+        f"decided sites migrated ({overall[Kind.DIRECT_SCOPED]} direct-scoped), "
+        f"**{overall.remaining} to go**, {report.blocking} blocking "
         f"({report.baselined} baselined, {report.suppressed} suppressed); "
         f"{report.files_scanned} files scanned, {report.files_analysed} analysed.",
         "",
