@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pathspec
@@ -13,7 +15,7 @@ from hypothesis import strategies as st
 
 from migrator.config import DEFAULT_EXCLUDES
 from migrator.discovery import NOT_UTF8, _Excludes, discover
-from tests.helpers import audit_tree
+from tests.helpers import REPO, audit_tree
 
 SEGMENTS = st.sampled_from(
     ["src", "venv", ".venv", "node_modules", "pkg", "__pycache__", "a.b", "site-packages", "x"]
@@ -239,3 +241,28 @@ def test_a_name_that_is_not_utf8_is_reported_not_analysed(tmp_path: Path) -> Non
     ]
     for error in result.errors:
         error.path.encode("utf-8")  # every report format can carry it
+
+
+@pytest.mark.parametrize("fmt", ["console", "json", "sarif", "junit", "github", "markdown"])
+def test_a_name_that_is_not_utf8_is_an_error_in_every_format(tmp_path: Path, fmt: str) -> None:
+    """It used to end every format in a UnicodeEncodeError traceback."""
+    with open(os.path.join(os.fsencode(tmp_path), b"bad\xff.py"), "wb") as handle:
+        handle.write(SINGLETON.encode())
+    (tmp_path / "ok.py").write_text(SINGLETON)
+    done = subprocess.run(
+        [sys.executable, "-m", "migrator", "audit", "--no-cache", "--format", fmt, "."],
+        cwd=tmp_path,
+        capture_output=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        timeout=300,
+    )
+    stdout = done.stdout.decode("utf-8")
+    assert b"Traceback" not in done.stderr, done.stderr.decode("utf-8", "replace")
+    assert done.returncode == 2, stdout
+    if fmt == "json":
+        assert "bad\\xff.py" in [error["path"] for error in json.loads(stdout)["errors"]]
+    elif fmt == "sarif":  # paths are URIs there: the escape's backslash is percent-encoded
+        assert "bad%5Cxff.py" in stdout
+    else:
+        assert "bad\\xff.py" in stdout
+    assert "ok.py" in stdout
