@@ -153,7 +153,7 @@ def discover(
         else:
             errors.append(FileError(shown, "not a regular file or folder; skipped"))
     if walker.pruned:
-        _add_imported(root, found, walker)
+        _add_imported(found, walker, max_file_bytes)
     files = sorted(found.values(), key=lambda s: s.relpath)
     if max_file_bytes is not None:
         kept = []
@@ -276,7 +276,9 @@ def _importable(name: str) -> bool:
     return stem.isidentifier() and stem != "__pycache__" and not keyword.iskeyword(stem)
 
 
-def _add_imported(root: Path, found: dict[str, SourceFile], walker: _Walker) -> None:
+def _add_imported(
+    found: dict[str, SourceFile], walker: _Walker, max_file_bytes: int | None
+) -> None:
     """Add the files left out by a soft rule that a found (or added) module imports."""
     pruned = walker.pruned
     names = sorted({re.escape(p.rpartition("/")[2].removesuffix(".py")) for p in pruned})
@@ -291,6 +293,12 @@ def _add_imported(root: Path, found: dict[str, SourceFile], walker: _Walker) -> 
         source = queue.pop()
         try:
             with open(source.location, "rb") as handle:
+                # A file over the limit is skipped (and reported) below, never read.
+                if (
+                    max_file_bytes is not None
+                    and os.fstat(handle.fileno()).st_size > max_file_bytes
+                ):
+                    continue
                 text = handle.read()
         except OSError:
             continue
