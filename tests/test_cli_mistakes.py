@@ -62,3 +62,29 @@ def test_writing_a_baseline_passes_and_the_baseline_then_tolerates_every_site(
     assert _invoke("audit", str(APP), "--no-cache", "--baseline", str(baseline))[0] == 0
     # Without the baseline the same tree still blocks: the exit 0 above is the baseline's.
     assert _invoke("audit", str(APP), "--no-cache")[0] == 1
+
+
+@pytest.mark.parametrize("pack", ["tool-dispatcher", "reference"])
+def test_rules_check_accepts_a_shipped_pack_id_as_rules_and_show_do(pack: str) -> None:
+    code, output = _invoke("rules", "check", pack)
+    assert code == 0, output
+    assert "ok: pack" in output
+
+
+def test_split_patches_count_patches_and_descriptions_apart(tmp_path: Path) -> None:
+    import shutil
+
+    app_copy = tmp_path / "app"
+    shutil.copytree(APP, app_copy)
+    out = tmp_path / "split"
+    result = CliRunner().invoke(
+        app,
+        [
+            *("fix", str(app_copy), "--root", str(app_copy), "--no-cache", "--diff"),
+            *("--split-by", "package", "--output", str(out)),
+        ],
+    )
+    patches = len(list(out.glob("*.patch")))
+    descriptions = len(list(out.glob("*.md")))
+    assert patches and descriptions
+    assert f"wrote {patches} patch file(s) and {descriptions} description(s)" in result.output

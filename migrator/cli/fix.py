@@ -95,7 +95,11 @@ def fix_command(
             from migrator.patches import write_split_patches
 
             written = write_split_patches(result, output)
-            err.print(f"wrote {len(written)} patch file(s) to {output}")
+            patches = sum(1 for path in written if path.suffix == ".patch")
+            err.print(
+                f"wrote {patches} patch file(s) and {len(written) - patches} "
+                f"description(s) to {output}"
+            )
         else:
             text = "".join(change_diff(c) for c in changed)
             if output is not None:
