@@ -78,10 +78,14 @@ def entry_for(finding: Finding) -> BaselineEntry:
     )
 
 
+def entries_of(result: AuditResult) -> tuple[BaselineEntry, ...]:
+    """The baseline entries that `save_baseline` writes for `result`."""
+    return tuple(entry_for(f) for f in result.findings if _needs_work(f))
+
+
 def baseline_document(result: AuditResult) -> dict[str, Any]:
     """The baseline of `result`: every site that still needs work and is not suppressed."""
-    entries = [entry_for(f) for f in result.findings if _needs_work(f)]
-    entries.sort(key=lambda e: (e.path, e.line, e.fingerprint))
+    entries = sorted(entries_of(result), key=lambda e: (e.path, e.line, e.fingerprint))
     return {
         "schema": SCHEMA,
         "tool": {"name": "migrator", "version": __version__},

@@ -3,19 +3,33 @@
 Walks the paths given, keeps `.py` files, honours `.gitignore` files (nested ones
 too, plus `.git/info/exclude`) and configured excludes, never follows a symlink
 out of the root and never loops on a symlink cycle. Works outside git as well:
-the `.gitignore` files are read directly, git is never run.
+the `.gitignore` files are read directly.
+
+The default excludes (`venv/`, `node_modules/`, ...) and `.gitignore` only say what is
+*probably* not the project's code, so they never hide code that runs: a file git
+tracks is analysed wherever it is (a pull request can put a module in `venv/` and
+import it), and so is a file that a scanned module imports (found by its path from
+the root, a source root or the importing file's folder). Only the configured
+`exclude` patterns are absolute. Git is run once, for `git ls-files`, and only when
+one of those soft rules leaves something out.
+
+A file or folder whose name is not valid UTF-8 is reported as an error and skipped:
+every report format, the cache and the fingerprints need text.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import keyword
 import os
 import re
+import subprocess
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path, PurePosixPath
 
+from migrator.ignore import PatternSet
 from migrator.model import FileError
 
 
@@ -42,7 +56,7 @@ class Discovery:
 class _IgnoreRules:
     """The gitignore specs that apply inside one folder (its own plus its ancestors')."""
 
-    def __init__(self, specs: tuple[tuple[str, object], ...]) -> None:
+    def __init__(self, specs: tuple[tuple[str, PatternSet], ...]) -> None:
         self.specs = specs
 
     def child(self, folder_rel: str, gitignore: Path) -> _IgnoreRules:
@@ -60,20 +74,16 @@ class _IgnoreRules:
             if base and not relpath.startswith(base + "/"):
                 continue
             local = relpath[len(base) + 1 :] if base else relpath
-            if is_dir:
-                local += "/"
-            if spec.match_file(local):  # type: ignore[attr-defined]
+            if spec.match(local, is_dir):
                 return True
         return False
 
 
-def _compile(lines: Sequence[str]) -> object | None:
-    import pathspec
-
-    patterns = [line for line in lines if line.strip() and not line.lstrip().startswith("#")]
-    if not patterns:
-        return None
-    return pathspec.GitIgnoreSpec.from_lines(patterns)
+def _compile(lines: Sequence[str]) -> PatternSet | None:
+    # Not pathspec: its backtracking regexes let one hostile pattern, or 100,000 of
+    # them, stall a run (migrator/ignore.py).
+    spec = PatternSet(lines)
+    return spec if spec else None
 
 
 def discover(
@@ -95,17 +105,21 @@ def discover(
     found: dict[str, SourceFile] = {}
     from migrator.config import DEFAULT_EXCLUDES
 
-    excluded = _Excludes([*DEFAULT_EXCLUDES, *exclude])
+    excluded = _Excludes(exclude)
+    defaults = _Excludes(DEFAULT_EXCLUDES)
     base_rules = _IgnoreRules(())
     if respect_gitignore:
         info_exclude = root / ".git" / "info" / "exclude"
         if info_exclude.is_file():
             base_rules = base_rules.child("", info_exclude)
-    walker = _Walker(root, base_rules, excluded, respect_gitignore, errors)
+    walker = _Walker(root, base_rules, excluded, defaults, respect_gitignore, errors)
     for raw in paths or (".",):
+        shown = printable(raw)
+        if shown != raw:
+            errors.append(FileError(shown, NOT_UTF8))
+            continue
         given = Path(raw)
         absolute = given if given.is_absolute() else Path.cwd() / given
-        shown = raw
         if not absolute.exists() and not absolute.is_symlink():
             errors.append(FileError(shown, "no such file or directory"))
             continue
@@ -138,6 +152,8 @@ def discover(
                 on_found(len(found))
         else:
             errors.append(FileError(shown, "not a regular file or folder; skipped"))
+    if walker.pruned:
+        _add_imported(found, walker, max_file_bytes)
     files = sorted(found.values(), key=lambda s: s.relpath)
     if max_file_bytes is not None:
         kept = []
@@ -165,6 +181,149 @@ def _inside(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
 
 
+NOT_UTF8 = (
+    "file or folder name is not valid UTF-8 (shown with \\x escapes); skipped: "
+    "rename it to audit it"
+)
+
+
+def printable(name: str) -> str:
+    """A name from the file system as text any report can carry.
+
+    Python decodes a name that is not valid UTF-8 with lone surrogates, which no
+    encoder, JSON or XML writer accepts; such bytes are shown as `\\xNN` escapes.
+    """
+    if name.isascii():
+        return name
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(name).decode("utf-8", "backslashreplace")
+    return name
+
+
+def _tracked(root: Path) -> tuple[frozenset[str], frozenset[str]]:
+    """The files git tracks under `root` (relative to it), and every folder above them.
+
+    Outside a git work tree, or without git, nothing is tracked.
+    """
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(root), "ls-files", "-z", "--cached"],
+            capture_output=True,
+            check=False,
+            timeout=120,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return frozenset(), frozenset()
+    if done.returncode != 0:
+        return frozenset(), frozenset()
+    files = frozenset(os.fsdecode(raw) for raw in done.stdout.split(b"\0") if raw)
+    folders: set[str] = set()
+    for rel in files:
+        parent = rel.rpartition("/")[0]
+        while parent and parent not in folders:
+            folders.add(parent)
+            parent = parent.rpartition("/")[0]
+    return files, frozenset(folders)
+
+
+_IMPORT = re.compile(
+    rb"^[ \t]*(?:from[ \t]+(?P<dots>\.*)[ \t]*(?P<module>[\w.]*)[ \t]+import[ \t]*"
+    rb"(?:\((?P<group>[^)]*)\)|(?P<names>[^\n#;]*))|import[ \t]+(?P<plain>[^\n#;]*))",
+    re.MULTILINE,
+)
+
+
+def _imported_paths(source: bytes, folder: str) -> Iterator[tuple[str | None, tuple[str, ...]]]:
+    """(base folder, dotted parts) for each module an import statement may load.
+
+    An absolute import (`base` None) is looked up from the root and the source roots,
+    a relative one from the importing file's folder. A text search, not a parse: it may find an import
+    in a string, which only means one more file is analysed.
+    """
+    for match in _IMPORT.finditer(source):
+        if match["plain"] is not None:
+            for item in match["plain"].decode("utf-8", "replace").split(","):
+                name = item.split(" as ")[0].strip()
+                if name:
+                    yield None, tuple(name.split("."))
+            continue
+        dots = len(match["dots"])
+        module = tuple(p for p in match["module"].decode("utf-8", "replace").split(".") if p)
+        names = (match["group"] if match["group"] is not None else match["names"] or b"").decode(
+            "utf-8", "replace"
+        )
+        base: str | None = None
+        if dots:
+            parts = folder.split("/") if folder else []
+            if dots - 1 > len(parts):
+                continue
+            base = "/".join(parts[: len(parts) - (dots - 1)])
+        if module:
+            yield base, module
+        for item in names.split(","):
+            name = item.split(" as ")[0].strip()
+            if name.isidentifier():
+                yield base, (*module, name)
+
+
+def _importable(name: str) -> bool:
+    """Whether an import statement can name this file or folder (`.venv`, `node-modules`
+    and `__pycache__` it cannot), so that it is worth looking for imports of it: with
+    nothing importable left out, no file is read here."""
+    stem = name.removesuffix(".py")
+    return stem.isidentifier() and stem != "__pycache__" and not keyword.iskeyword(stem)
+
+
+def _add_imported(
+    found: dict[str, SourceFile], walker: _Walker, max_file_bytes: int | None
+) -> None:
+    """Add the files left out by a soft rule that a found (or added) module imports."""
+    pruned = walker.pruned
+    names = sorted({re.escape(p.rpartition("/")[2].removesuffix(".py")) for p in pruned})
+    mentions = re.compile(("\\b(?:" + "|".join(names) + ")\\b").encode("utf-8"))
+
+    def under_pruned(rel: str) -> bool:
+        parts = rel.split("/")
+        return any("/".join(parts[:end]) in pruned for end in range(1, len(parts) + 1))
+
+    queue = list(found.values())
+    while queue:
+        source = queue.pop()
+        try:
+            with open(source.location, "rb") as handle:
+                # A file over the limit is skipped (and reported) below, never read.
+                if (
+                    max_file_bytes is not None
+                    and os.fstat(handle.fileno()).st_size > max_file_bytes
+                ):
+                    continue
+                text = handle.read()
+        except OSError:
+            continue
+        inside = under_pruned(source.relpath)
+        if not inside and mentions.search(text) is None:
+            continue
+        folder = source.relpath.rpartition("/")[0]
+        for base, parts in _imported_paths(text, folder):
+            bases = [base] if base is not None else ["", *walker.source_roots]
+            for start in bases:
+                for end in range(1, len(parts) + 1):
+                    stem = "/".join(p for p in (start, *parts[:end]) if p)
+                    for rel in (f"{stem}.py", f"{stem}/__init__.py"):
+                        if rel in found or not under_pruned(rel):
+                            continue
+                        if walker.excluded(rel, False) or printable(rel) != rel:
+                            continue
+                        location = os.path.join(walker.root, rel)
+                        if os.path.isfile(location) and _inside(
+                            Path(location).resolve(), walker.root
+                        ):
+                            found[rel] = SourceFile(location, rel)
+                            queue.append(found[rel])
+
+
 _SIMPLE_DIR_PATTERN = re.compile(r"[A-Za-z0-9._-]+/")
 
 
@@ -174,8 +333,9 @@ class _Excludes:
     A gitignore pattern `name/` with no other slash and no wildcard matches a folder
     called `name` at any depth, and everything inside it. Such patterns (all the
     default excludes) are checked against the path's folder names directly; the rest
-    go to pathspec. With a negation (`!pattern`) anywhere, pathspec decides everything,
-    since a later pattern could re-include what an earlier one excluded.
+    go to a `PatternSet`. With a negation (`!pattern`) anywhere, the `PatternSet`
+    decides everything, since a later pattern could re-include what an earlier one
+    excluded.
     """
 
     def __init__(self, patterns: Sequence[str]) -> None:
@@ -198,7 +358,7 @@ class _Excludes:
                 return True
         if self.spec is None:
             return False
-        return bool(self.spec.match_file(rel + "/" if is_dir else rel))  # type: ignore[attr-defined]
+        return self.spec.match(rel, is_dir)
 
 
 class _Walker:
@@ -207,22 +367,38 @@ class _Walker:
         root: Path,
         base_rules: _IgnoreRules,
         excluded: _Excludes,
+        defaults: _Excludes,
         respect_gitignore: bool,
         errors: list[FileError],
+        source_roots: Sequence[str] = ("src",),
     ) -> None:
         self.root = root
         self.base_rules = base_rules
+        #: The configured excludes: absolute.
         self.excluded = excluded
+        #: The default excludes: like .gitignore, they yield to git and to imports.
+        self.defaults = defaults
         self.respect_gitignore = respect_gitignore
         self.errors = errors
+        self.source_roots = tuple(source_roots)
         self.visited: set[tuple[int, int]] = set()
+        #: What a soft rule (default excludes, .gitignore) left out and git does not
+        #: track: files and the folders not walked. Imports may bring files back.
+        self.pruned: set[str] = set()
+        self._tracked: tuple[frozenset[str], frozenset[str]] | None = None
+
+    def tracked(self) -> tuple[frozenset[str], frozenset[str]]:
+        """Git's tracked files and their folders, asked once, when first needed."""
+        if self._tracked is None:
+            self._tracked = _tracked(self.root)
+        return self._tracked
 
     def skipped_because(self, rel: str) -> str | None:
         """Why folder `rel` (or a folder above it) is left out of every walk, if it is."""
         parts = rel.split("/") if rel else []
         for end in range(1, len(parts) + 1):
             folder = "/".join(parts[:end])
-            if self.excluded(folder, True):
+            if self.excluded(folder, True) or self.defaults(folder, True):
                 return (
                     f"{folder}/ is excluded (default excludes or the exclude setting), so "
                     "nothing in it is audited; to audit it, pass --root pointing at it"
@@ -251,7 +427,11 @@ class _Walker:
                 rules = rules.child(prefix, gitignore)
         return rules
 
-    def walk(self, folder: Path | str, rel: str, rules: _IgnoreRules) -> Iterator[SourceFile]:
+    def walk(
+        self, folder: Path | str, rel: str, rules: _IgnoreRules, soft: bool = False
+    ) -> Iterator[SourceFile]:
+        """The Python files in `folder`; `soft`: a soft rule left the folder out, and
+        only what git tracks in it is walked."""
         # Plain strings and DirEntry objects throughout: pathlib objects per entry were
         # a third of a warm run's time on a large tree.
         folder = os.fspath(folder)
@@ -280,6 +460,15 @@ class _Walker:
         check_ignored = self.respect_gitignore and bool(rules.specs)
         for entry in entries:
             name = entry.name
+            if not name.isascii() and printable(name) != name:
+                shown = printable(f"{rel}/{name}" if rel else name)
+                try:
+                    is_folder = entry.is_dir(follow_symlinks=False)
+                except OSError:
+                    is_folder = False
+                if name.endswith(".py") or is_folder:
+                    self.errors.append(FileError(shown, NOT_UTF8))
+                continue
             try:
                 is_link = entry.is_symlink()
                 is_dir = entry.is_dir(follow_symlinks=True)
@@ -291,10 +480,19 @@ class _Walker:
             if not is_dir and not is_file and not is_link:
                 continue
             child_rel = f"{rel}/{name}" if rel else name
-            if self.excluded(child_rel, is_dir) or (
-                check_ignored and rules.ignored(child_rel, is_dir)
-            ):
+            if self.excluded(child_rel, is_dir):
                 continue
+            child_soft = (
+                soft
+                or self.defaults(child_rel, is_dir)
+                or (check_ignored and rules.ignored(child_rel, is_dir))
+            )
+            if child_soft:
+                files, folders = self.tracked()
+                if child_rel not in (folders if is_dir else files):
+                    if (is_dir or is_file) and _importable(name):
+                        self.pruned.add(child_rel)
+                    continue
             if is_link:
                 try:
                     real = Path(entry.path).resolve(strict=True)
@@ -309,7 +507,7 @@ class _Walker:
                     )
                     continue
             if is_dir:
-                yield from self.walk(entry.path, child_rel, rules)
+                yield from self.walk(entry.path, child_rel, rules, child_soft)
             elif is_file:
                 yield SourceFile(entry.path, child_rel)
 

@@ -114,7 +114,9 @@ def allow_errors(result: AuditResult, patterns: Iterable[str]) -> AuditResult:
 def split_fail_on(words: Iterable[str]) -> tuple[tuple[Kind, ...], bool]:
     """The kinds named in a `fail_on` list, and whether it names `error` too.
 
-    Raises ValueError naming the first word that is neither.
+    Raises ValueError naming the first word that is neither, or when the list names
+    nothing at all: `--fail-on "$KINDS"` with an unset variable must not let every
+    pull request pass.
     """
     kinds: list[Kind] = []
     errors_block = False
@@ -130,6 +132,11 @@ def split_fail_on(words: Iterable[str]) -> tuple[tuple[Kind, ...], bool]:
         except ValueError:
             known = ", ".join([*(k.value for k in Kind), ERRORS])
             raise ValueError(f"unknown kind {word!r} (known: {known})") from None
+    if not kinds and not errors_block:
+        raise ValueError(
+            "names no kind, which would let every site pass; list the kinds that block, "
+            "e.g. singleton,legacy-factory,super-init-none"
+        )
     return tuple(kinds), errors_block
 
 

@@ -94,13 +94,14 @@ def _folder(relpath: str) -> str:
 
 class _Analyser:
     def __init__(self, config: Config, rules: RuleSet, paths: Sequence[str]) -> None:
-        import pathspec
+        from migrator.ignore import PatternSet
 
         self.config = config
         self.rules = rules
         self.root = config.root.resolve()
         self.paths = [p.strip("/") for p in paths]
-        self.exclude = pathspec.GitIgnoreSpec.from_lines([*DEFAULT_EXCLUDES, *config.exclude])
+        # The matcher discovery uses: linear in the input, however hostile the patterns.
+        self.exclude = PatternSet([*DEFAULT_EXCLUDES, *config.exclude])
         self.scans: dict[str, _Scan] = {}
         self.facts: dict[_FactsKey, tuple[FileFacts | None, str | None]] = {}
         self.raw: dict[str, bytes] = {}
@@ -113,7 +114,7 @@ class _Analyser:
 
         if not under(relpath, self.paths or [""]):
             return False
-        return not self.exclude.match_file(relpath)
+        return not self.exclude.match(relpath, False)
 
     def _scan(self, entries: Iterable[TreeEntry], names: frozenset[str]) -> None:
         """Make sure the prefilter knows, for every blob, which of `names` it mentions."""

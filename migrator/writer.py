@@ -107,30 +107,64 @@ def replace_atomically(
         raise
 
 
+_STREAM_NAMES = {"-": 1, "/dev/stdout": 1, "/dev/stderr": 2}
+_FD_FOLDERS = ("/dev/fd/", "/proc/self/fd/")
+
+
+def _stream_fd(path: Path) -> int | None:
+    """The open file descriptor `path` names (`-`, /dev/stdout, /dev/fd/N …), if it names one.
+
+    Such a path is the process's own stream: it is written on the descriptor already
+    open, never reopened. Reopening /dev/stdout when it is a pipe fails (its link points
+    to `pipe:[…]`), and when the shell redirected it to a file, opening truncates what
+    was written before (`>> ci.log`) or replacing it loses the rest of the file.
+    """
+    text = str(path)
+    if text in _STREAM_NAMES:
+        return _STREAM_NAMES[text]
+    for folder in _FD_FOLDERS:
+        if text.startswith(folder) and text[len(folder) :].isdigit():
+            return int(text[len(folder) :])
+    return None
+
+
+def _write_fd(fd: int, data: bytes) -> None:
+    stream = {1: sys.stdout, 2: sys.stderr}.get(fd)
+    if stream is not None:
+        stream.flush()  # keep the order of what Python already wrote to it
+        stream.buffer.write(data)
+        stream.buffer.flush()
+        return
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
 def write_document(path: Path, data: bytes) -> None:
     """Write a report, diff or baseline to `path` as a user named it on the command line.
 
-    `-` is standard output. A symlink is followed to its target. A target that exists and
-    is not a regular file (`/dev/null`, `/dev/stdout`, a FIFO, a terminal) is opened and
-    written through, never replaced. A regular file, or a new one, is replaced atomically:
-    an existing file keeps its mode, a new one gets the umask's. Missing parent folders
-    are created. Raises OSError with the path in it.
+    `-`, `/dev/stdout`, `/dev/stderr` and `/dev/fd/N` are the process's open streams,
+    written in place. A symlink is followed to its target. A target that exists and is
+    not a regular file (`/dev/null`, a FIFO, a terminal) is opened and written through,
+    never replaced. A regular file, or a new one, is replaced atomically: an existing
+    file keeps its mode, a new one gets the umask's. Missing parent folders are created.
+    Raises OSError with the path in it.
     """
-    if str(path) == "-":
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
+    fd = _stream_fd(path)
+    if fd is not None:
+        _write_fd(fd, data)
         return
-    target = Path(os.path.realpath(path))
     try:
-        status = os.stat(target)
+        status: os.stat_result | None = os.stat(path)  # follows symlinks
     except FileNotFoundError:
         status = None
     if status is not None and not stat.S_ISREG(status.st_mode):
         if stat.S_ISDIR(status.st_mode):
             raise IsADirectoryError(errno.EISDIR, "is a folder", str(path))
-        with open(target, "wb") as handle:
+        with open(path, "wb") as handle:
             handle.write(data)
         return
+    target = Path(os.path.realpath(path))
     target.parent.mkdir(parents=True, exist_ok=True)
     replace_atomically(target, data)
 

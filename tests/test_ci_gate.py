@@ -64,7 +64,9 @@ def git(cwd: Path, *args: str) -> str:
 
 @pytest.fixture(scope="module")
 def sarif_schema(repo: Path | None = None) -> dict:
-    path = REPO.parent / "shared" / "schemas" / "sarif-schema-2.1.0.json"
+    # The official OASIS schema, kept as test data with its notice (tests/data/sarif/NOTICE.md):
+    # the suite needs nothing outside the repository.
+    path = REPO / "tests" / "data" / "sarif" / "sarif-schema-2.1.0.json"
     assert path.is_file(), f"the official SARIF schema must be at {path}"
     return json.loads(path.read_text())
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+import types
 
 import pytest
 from libcst.codemod import CodemodContext, ContextAwareTransformer, VisitorBasedCodemodCommand
@@ -21,7 +22,9 @@ def _defined_codemods() -> list[type[VisitorBasedCodemodCommand]]:
         module = importlib.import_module(f"codemods.{module_info.name}")
         for _, value in inspect.getmembers(module, inspect.isclass):
             if (
-                issubclass(value, VisitorBasedCodemodCommand)
+                # On Python 3.10 `inspect.isclass` is true of `dict[str, int]` too.
+                not isinstance(value, types.GenericAlias)
+                and issubclass(value, VisitorBasedCodemodCommand)
                 and value is not VisitorBasedCodemodCommand
                 and value.__module__ == module.__name__
             ):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pathspec
@@ -11,7 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from migrator.config import DEFAULT_EXCLUDES
-from migrator.discovery import _Excludes, discover
+from migrator.discovery import NOT_UTF8, _Excludes, discover
+from tests.helpers import REPO, audit_tree
 
 SEGMENTS = st.sampled_from(
     ["src", "venv", ".venv", "node_modules", "pkg", "__pycache__", "a.b", "site-packages", "x"]
@@ -109,3 +113,156 @@ def test_a_named_folder_with_no_python_files_is_not_an_error(tmp_path: Path) -> 
     (tmp_path / "docs" / "notes.txt").write_text("x\n")
     result = discover(tmp_path, [str(tmp_path / "docs")])
     assert result.files == () and result.errors == ()
+
+
+# ------------------------------------------- excluded but importable (issue 15, item 3)
+
+SINGLETON = (
+    "from netra_backend.app.agents.tool_dispatcher import ToolDispatcher\n\n\n"
+    "def build():\n    return ToolDispatcher()\n"
+)
+
+
+def _write(root: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+
+
+def _git(root: Path, *args: str) -> None:
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.invalid",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.invalid",
+    }
+    subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True)
+
+
+@pytest.mark.parametrize(
+    "folder", ["venv", "node_modules", "build"], ids=["default-venv", "default-node", "gitignored"]
+)
+def test_a_tracked_module_is_analysed_whatever_its_folder(tmp_path: Path, folder: str) -> None:
+    """A pull request puts a singleton in a folder that is excluded by default or by
+    .gitignore, commits it (`git add -f`) and imports it: the audit must see it."""
+    _write(
+        tmp_path,
+        {
+            ".gitignore": "build/\n",
+            "app/__init__.py": "",
+            "app/main.py": f"from {folder}.evil import build\n",
+            f"{folder}/evil.py": SINGLETON,
+            f"{folder}/untracked_unused.py": SINGLETON,
+        },
+    )
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "add", "-f", ".gitignore", "app", f"{folder}/evil.py")
+    _git(tmp_path, "commit", "-q", "-m", "pr")
+    # Not imported either way: the tracked file counts because git tracks it.
+    (tmp_path / "app" / "main.py").write_text("x = 1\n")
+    assert _rels(tmp_path) == ["app/__init__.py", "app/main.py", f"{folder}/evil.py"]
+    analysis = audit_tree(tmp_path)
+    assert [(f.path, f.kind.value) for f in analysis.result.findings] == [
+        (f"{folder}/evil.py", "singleton")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("importer", "expected"),
+    [
+        ("from build.gen import helper\n", ["build/__init__.py", "build/gen.py"]),
+        ("import build.gen as g\n", ["build/__init__.py", "build/gen.py"]),
+        ("from build import gen\n", ["build/__init__.py", "build/gen.py"]),
+        ("from build import (\n    other,\n    gen,\n)\n", ["build/__init__.py", "build/gen.py"]),
+        ("x = 1\n", []),
+    ],
+    ids=["from-module", "import-as", "from-package", "parenthesised", "not-imported"],
+)
+def test_an_untracked_module_is_analysed_when_a_scanned_module_imports_it(
+    tmp_path: Path, importer: str, expected: list[str]
+) -> None:
+    """Outside git (nothing tracked), .gitignore and the default excludes yield to imports,
+    followed transitively; what nothing imports stays out."""
+    _write(
+        tmp_path,
+        {
+            ".gitignore": "build/\n",
+            "app.py": importer,
+            "build/__init__.py": "",
+            "build/gen.py": "from .deeper import x\n",
+            "build/deeper.py": "x = 1\n",
+            "build/other_unused.py": "y = 2\n",
+            "venv/lib/site.py": "z = 3\n",
+        },
+    )
+    deeper = ["build/deeper.py"] if expected else []
+    assert _rels(tmp_path) == sorted(["app.py", *expected, *deeper])
+
+
+def test_a_relative_import_of_an_ignored_file_in_a_package(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        {
+            "pkg/.gitignore": "generated.py\n",
+            "pkg/__init__.py": "from .generated import TABLE\n",
+            "pkg/generated.py": SINGLETON,
+            "pkg/ignored_alone.py": "",
+        },
+    )
+    (tmp_path / "pkg" / ".gitignore").write_text("generated.py\nignored_alone.py\n")
+    assert _rels(tmp_path) == ["pkg/__init__.py", "pkg/generated.py"]
+
+
+def test_configured_excludes_stay_absolute(tmp_path: Path) -> None:
+    """`exclude` in the configuration is the user's decision: imports do not override it."""
+    _write(tmp_path, {"app.py": "from gen.m import x\n", "gen/m.py": "x = 1\n"})
+    assert _rels(tmp_path, exclude=["gen/"]) == ["app.py"]
+
+
+# -------------------------------------------------------- names that are not UTF-8
+
+
+def test_a_name_that_is_not_utf8_is_reported_not_analysed(tmp_path: Path) -> None:
+    root = os.fsencode(tmp_path)
+    with open(os.path.join(root, b"bad\xff.py"), "wb") as handle:
+        handle.write(SINGLETON.encode())
+    os.mkdir(os.path.join(root, b"dir\xfe"))
+    with open(os.path.join(root, b"dir\xfe", b"m.py"), "wb") as handle:
+        handle.write(SINGLETON.encode())
+    (tmp_path / "ok.py").write_text("x = 1\n")
+    with open(os.path.join(root, b"data\xff.txt"), "wb"):
+        pass  # not Python: not discovery's business, not reported
+    result = discover(tmp_path, [str(tmp_path)])
+    assert [f.relpath for f in result.files] == ["ok.py"]
+    assert [(e.path, e.message) for e in result.errors] == [
+        ("bad\\xff.py", NOT_UTF8),
+        ("dir\\xfe", NOT_UTF8),
+    ]
+    for error in result.errors:
+        error.path.encode("utf-8")  # every report format can carry it
+
+
+@pytest.mark.parametrize("fmt", ["console", "json", "sarif", "junit", "github", "markdown"])
+def test_a_name_that_is_not_utf8_is_an_error_in_every_format(tmp_path: Path, fmt: str) -> None:
+    """It used to end every format in a UnicodeEncodeError traceback."""
+    with open(os.path.join(os.fsencode(tmp_path), b"bad\xff.py"), "wb") as handle:
+        handle.write(SINGLETON.encode())
+    (tmp_path / "ok.py").write_text(SINGLETON)
+    done = subprocess.run(
+        [sys.executable, "-m", "migrator", "audit", "--no-cache", "--format", fmt, "."],
+        cwd=tmp_path,
+        capture_output=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        timeout=300,
+    )
+    stdout = done.stdout.decode("utf-8")
+    assert b"Traceback" not in done.stderr, done.stderr.decode("utf-8", "replace")
+    assert done.returncode == 2, stdout
+    if fmt == "json":
+        assert "bad\\xff.py" in [error["path"] for error in json.loads(stdout)["errors"]]
+    elif fmt == "sarif":  # paths are URIs there: the escape's backslash is percent-encoded
+        assert "bad%5Cxff.py" in stdout
+    else:
+        assert "bad\\xff.py" in stdout
+    assert "ok.py" in stdout

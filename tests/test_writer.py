@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -98,3 +100,24 @@ def test_a_folder_is_refused_with_a_clear_error(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert str(tmp_path) in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def _installed_or_module() -> list[str]:
+    return [sys.executable, "-m", "migrator"]
+
+
+@pytest.mark.parametrize("name", ["/dev/stdout", "-"])
+def test_dev_stdout_appends_to_a_redirected_file_and_works_on_a_pipe(
+    tmp_path: Path, name: str
+) -> None:
+    log = tmp_path / "ci.log"
+    log.write_text("earlier line\n")
+    command = [*_installed_or_module(), "audit", str(APP), "--no-cache", "-f", "json", "-o", name]
+    with open(log, "ab") as handle:
+        subprocess.run(command, stdout=handle, check=False)
+    text = log.read_text()
+    assert text.startswith("earlier line\n")
+    assert '"schema"' in text
+    piped = subprocess.run(command, capture_output=True, check=False)
+    assert piped.returncode == 1, piped.stderr
+    assert b'"schema"' in piped.stdout

@@ -198,7 +198,7 @@ def audit_command(
             # outside the repository is not the pull request's: read it as given.
             baseline_path = None
     if write_baseline is not None or baseline_path is not None:
-        from migrator.baseline import apply_baseline, load_baseline, save_baseline
+        from migrator.baseline import apply_baseline, entries_of, load_baseline, save_baseline
 
         if write_baseline is not None:
             try:
@@ -206,6 +206,11 @@ def audit_command(
             except ValueError as error:
                 fail(str(error))
             err.print(f"wrote a baseline of {count} site(s) to {write_baseline}")
+            if baseline_path is None:
+                # The baseline just written tolerates every site it records: the run that
+                # records it passes (unless files could not be analysed), so a one-time
+                # `--write-baseline` step does not stop a `set -e` script.
+                result = apply_baseline(result, entries_of(result), can_be_gone)
         if baseline_path is not None:
             try:
                 entries = load_baseline(baseline_path)

@@ -15,6 +15,7 @@ from migrator.cli.common import (
     fail,
     jobs_option,
     no_cache_option,
+    require_paths,
     root_option,
     rules_option,
     setup,
@@ -83,6 +84,7 @@ def fix_command(
     config, rule_set, chosen = setup(
         paths, root, config_file, rules, jobs=jobs, cache=False if no_cache else None
     )
+    require_paths(chosen)
     err = console(stderr=True)
     allowed = _choose_sites(err, config, rule_set, chosen, chosen_style) if interactive else None
     result = plan_fixes(config, rule_set, chosen, style=chosen_style, allowed=allowed)
@@ -93,7 +95,11 @@ def fix_command(
             from migrator.patches import write_split_patches
 
             written = write_split_patches(result, output)
-            err.print(f"wrote {len(written)} patch file(s) to {output}")
+            patches = sum(1 for path in written if path.suffix == ".patch")
+            err.print(
+                f"wrote {patches} patch file(s) and {len(written) - patches} "
+                f"description(s) to {output}"
+            )
         else:
             text = "".join(change_diff(c) for c in changed)
             if output is not None:

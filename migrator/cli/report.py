@@ -17,6 +17,7 @@ from migrator.cli.common import (
     jobs_option,
     no_cache_option,
     parse_kinds,
+    require_paths,
     root_option,
     rules_option,
     setup,
@@ -131,6 +132,7 @@ def report_command(
     config, rule_set, chosen = setup(
         paths, root, config_file, rules, jobs=jobs, cache=False if no_cache else None
     )
+    require_paths(chosen)
     kinds = (
         parse_kinds(fail_on, "--fail-on")
         if fail_on is not None

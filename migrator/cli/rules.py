@@ -86,10 +86,15 @@ def show_command(rule_id: str = typer.Argument(..., help="A pack id or a rule id
 
 
 @app.command("check")
-def check_command(file: Path = typer.Argument(..., help="A rule pack YAML file.")) -> None:
+def check_command(
+    file: Path = typer.Argument(..., help="A rule pack YAML file, or a shipped pack's id."),
+) -> None:
     """Validate a rule pack; errors name the file, line and key (exit code 2)."""
-    from migrator.rules import RulePackError, load_pack
+    from migrator.rules import RulePackError, builtin_packs, load_pack
 
+    # The same names `--rules` and `rules show` accept: a shipped pack by its id.
+    if not file.exists() and str(file) in builtin_packs():
+        file = builtin_packs()[str(file)]
     try:
         pack = load_pack(file)
     except RulePackError as error:
