@@ -21,6 +21,8 @@ from migrator.facts import CallFacts, CallForm, FileFacts, Storage
 from migrator.model import Span
 
 NAMES = frozenset({"T", "ToolDispatcher"})
+# `except*` binds like `except`; it is only syntax from Python 3.11 on.
+EXCEPT_GROUP = "except*" if sys.version_info >= (3, 11) else "except"
 HEADER = "from m import T\n"
 
 
@@ -199,7 +201,7 @@ def test_bindings_classes_and_functions() -> None:
         "Y = E\n"
         "try:\n"
         "    pass\n"
-        "except* ValueError as V:\n"
+        f"{EXCEPT_GROUP} ValueError as V:\n"
         "    pass\n"
         "class K(E):\n"
         "    def __init__(self, a, /, b, *c, k, **kw):\n"
@@ -272,6 +274,10 @@ def test_a_chain_too_deep_for_cpython_is_an_error_of_that_file_not_a_crash() -> 
     relpath, facts, error = filestore.extract_source(
         ("deep.py", text.encode(), "deep", False, NAMES, frozenset())
     )
+    if sys.version_info < (3, 11):
+        # 3.10's parser takes the chain: then the extractor must analyse it, not crash.
+        assert error is None and facts is not None and facts.calls
+        return
     assert (relpath, facts) == ("deep.py", None)
     assert error is not None and error.startswith("too deeply nested for Python's own parser")
 
