@@ -25,7 +25,7 @@ from migrator.engine import Analysis, Progress, analyse
 from migrator.extract import ExtractionError
 from migrator.model import AuditResult, Finding, FixAction, Kind
 from migrator.rules import RuleSet
-from migrator.source import SourceError, decode, encode
+from migrator.source import SourceError, decode, encode, restore_layout
 from migrator.testfixture import define_fixture
 from migrator.writer import WriteRefused, create_atomic, write_atomic
 
@@ -320,6 +320,7 @@ class FileRewriter:
         from codemods.inject_fixture import InjectFixture
 
         done: list[tuple[Finding, FixAction]] = []
+        original = text
         current = self._only(findings if findings is not None else self.findings(text), allowed)
         context = CodemodContext(filename=self.relpath, full_module_name=self.module)
         self.injected = []
@@ -357,7 +358,7 @@ class FileRewriter:
             )
             text = factory.transform_module(cst.parse_module(text)).code
             done.extend((f, FixAction.FACTORY) for f in factory.rewritten)
-        return text, done
+        return restore_layout(original, text), done
 
     @staticmethod
     def _only(findings: list[Finding], allowed: frozenset[str] | None) -> list[Finding]:

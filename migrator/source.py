@@ -123,3 +123,50 @@ def encode(source: SourceText, text: str) -> bytes:
     """Encode `text` the way `source` was encoded (BOM included)."""
     data = text.encode(source.encoding)
     return codecs.BOM_UTF8 + data if source.bom else data
+
+
+def restore_layout(before: str, after: str) -> str:
+    """Put back what LibCST drops when it prints a module it parsed from `before`.
+
+    LibCST loses the final `\\r` of a file whose lines end in a lone CR, and a form
+    feed at the start of a line that holds code (`\\fdef f():`, page breaks in old
+    sources). Lines that the rewrite kept get their form feeds back, matched in
+    order by their text, and the file ends as it ended before.
+    """
+    if "\f" in before:
+        after = _restore_form_feeds(before, after)
+    for ending in ("\r\n", "\r", "\n"):
+        if before.endswith(ending):
+            if after and not after.endswith(("\r", "\n")):
+                after += ending
+            break
+    return after
+
+
+def _restore_form_feeds(before: str, after: str) -> str:
+    import difflib
+
+    old_lines = _lines(before)
+    new_lines = _lines(after)
+    feeds = [line[: len(line) - len(line.lstrip("\f"))] for line in old_lines]
+    if not any(
+        feed and line.strip("\f \t\r\n") for feed, line in zip(feeds, old_lines, strict=True)
+    ):
+        return after
+    stripped = [line[len(feed) :] for feed, line in zip(feeds, old_lines, strict=True)]
+    matcher = difflib.SequenceMatcher(None, stripped, new_lines, autojunk=False)
+    for tag, i1, i2, j1, _j2 in matcher.get_opcodes():
+        if tag != "equal":
+            continue
+        for offset in range(i2 - i1):
+            feed = feeds[i1 + offset]
+            if feed and not new_lines[j1 + offset].startswith("\f"):
+                new_lines[j1 + offset] = feed + new_lines[j1 + offset]
+    return "".join(new_lines)
+
+
+def _lines(text: str) -> list[str]:
+    """Lines with their endings, split as Python splits them (`str.splitlines` also splits at `\f`)."""
+    import re
+
+    return re.findall(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$", text)

@@ -216,12 +216,57 @@ def write_atomic(path: Path, data: bytes, *, root: Path, expected: bytes) -> Non
         raise WriteRefused(f"cannot read before writing: {error.strerror}") from None
     if current != expected:
         raise WriteRefused("changed on disk after it was analysed; not written (run fix again)")
-    if not os.access(real, os.W_OK):
+    # As root `os.access` says yes to every file: the mode bits say whether it is meant to change.
+    if not os.access(real, os.W_OK) or not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
         raise WriteRefused("is read-only; not written")
     if not stat.S_ISREG(real.stat().st_mode):
         raise WriteRefused("is not a regular file; not written")
     sweep_stale_temporaries(real.parent)
     try:
-        replace_atomically(real, data, mode=mode)
+        folder = _open_folder_inside(root, real.parent)
+    except OSError:
+        raise WriteRefused("resolves outside the repository root (symlink?); not written") from None
+    try:
+        _replace_in_folder(folder, real.name, data, mode)
     except OSError as error:
         raise WriteRefused(f"write failed: {error.strerror}; the original is unchanged") from None
+    finally:
+        os.close(folder)
+
+
+def _open_folder_inside(root: Path, folder: Path) -> int:
+    """A descriptor of `folder`, opened one component at a time from `root`, following no symlink.
+
+    The checks above look at paths; a folder swapped for a symlink between them and the
+    write would redirect a path-based write outside the root. Everything after this
+    works relative to the descriptor, so a later swap of any component changes nothing.
+    """
+    flags = os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_NOFOLLOW", 0)
+    descriptor = os.open(root, flags)
+    try:
+        for part in folder.relative_to(root).parts:
+            inner = os.open(part, flags, dir_fd=descriptor)
+            os.close(descriptor)
+            descriptor = inner
+    except BaseException:
+        os.close(descriptor)
+        raise
+    return descriptor
+
+
+def _replace_in_folder(folder: int, name: str, data: bytes, mode: int) -> None:
+    """`replace_atomically`, relative to an open folder: temporary file, fsync, rename."""
+    temporary = f"{_temp_prefix()}{os.urandom(6).hex()}{TEMP_SUFFIX}"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(temporary, flags, 0o600, dir_fd=folder)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+            os.fchmod(handle.fileno(), mode)
+        os.replace(temporary, name, src_dir_fd=folder, dst_dir_fd=folder)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary, dir_fd=folder)
+        raise

@@ -11,6 +11,7 @@ import typer
 from migrator.cli.common import (
     EXIT_BLOCKING,
     EXIT_OK,
+    EXIT_USAGE,
     config_option,
     fail,
     jobs_option,
@@ -113,6 +114,11 @@ def fix_command(
     _summary(err, result, written=not diff and not check)
     if check:
         raise typer.Exit(EXIT_BLOCKING if changed else EXIT_OK)
+    unplanned = {c.path for c in result.changes if c.error}
+    if not diff and any(path not in unplanned for path, _ in result.write_errors):
+        # A file that was meant to change and did not (a full disk, a read-only file)
+        # must not look like success to a script or CI: exit 2, as audit does on errors.
+        raise typer.Exit(EXIT_USAGE)
     raise typer.Exit(EXIT_OK)
 
 
