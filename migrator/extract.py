@@ -1005,12 +1005,16 @@ class _Walker:
                 self.statement = item
             if kind is ast.Call:
                 children = self.call(item)  # type: ignore[arg-type]
-            elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
-                stack.append(self.function(item))  # type: ignore[arg-type]
+            elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef or kind is ast.ClassDef:
+                # Decorators, defaults, annotations, bases and class keywords run once, when
+                # the definition runs, in the enclosing scope: a dispatcher built there is
+                # shared by every call (issue 15, bypass 7). They are walked in the outer
+                # frame; only the body is walked inside the new one.
                 children = _children(item)
-            elif kind is ast.ClassDef:
-                stack.append(self.class_(item))  # type: ignore[arg-type]
-                children = _children(item)
+                body: list[ast.AST] = item.body  # type: ignore[attr-defined]
+                outside = children[: len(children) - len(body)]
+                self._enter_definition(stack, item, body)
+                children = outside
             elif kind is ast.Lambda:
                 self.lambdas += 1
                 stack.append(self._leave_lambda)
@@ -1024,6 +1028,25 @@ class _Walker:
                 if isinstance(child, _PARENTED):
                     parents[id(child)] = item
                 stack.append(child)
+
+    def _enter_definition(self, stack: list[_Item], node: ast.AST, body: list[ast.AST]) -> None:
+        """Push, below what is on top now: enter `node`'s frame, its body, leave the frame."""
+        leaves: list[Callable[[], None]] = []
+
+        def enter() -> None:
+            if isinstance(node, ast.ClassDef):
+                leaves.append(self.class_(node))
+            else:
+                assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+                leaves.append(self.function(node))
+
+        stack.append(lambda: leaves.pop()())
+        parents = self.parents
+        for child in reversed(body):
+            if isinstance(child, _PARENTED):
+                parents[id(child)] = node
+            stack.append(child)
+        stack.append(enter)
 
     def _leave_lambda(self) -> None:
         self.lambdas -= 1
