@@ -26,11 +26,11 @@ _MESSAGES: dict[ManualReason, str] = {
     "pass it explicitly, then run migrator again.",
     ManualReason.SUPER_INIT: "This subclass must accept a user context and pass it to its base: add a "
     "`user_context` parameter to `__init__` and call `super().__init__(user_context=user_context, ...)`.",
-    ManualReason.CLASS_BODY: "A dispatcher in a class body is shared by every instance and user; "
+    ManualReason.CLASS_BODY: "A {object} in a class body is shared by every instance and user; "
     "create it per request inside an async method instead.",
-    ManualReason.MODULE_LEVEL: "A module-level dispatcher is shared by every user; create one per request "
+    ManualReason.MODULE_LEVEL: "A module-level {object} is shared by every user; create one per request "
     "where a user context exists and pass it down.",
-    ManualReason.SHARED_INSTANCE: "The dispatcher is cached or stored globally, so every user shares it; "
+    ManualReason.SHARED_INSTANCE: "The {object} is cached or stored globally, so every user shares it; "
     "remove the cache and create one per request.",
     ManualReason.INDIRECT_CONSTRUCTION: "The class is passed as a factory; replace it with a function that "
     "calls the request-scoped factory with the user context.",
@@ -38,7 +38,7 @@ _MESSAGES: dict[ManualReason, str] = {
     "it with the user context by hand.",
     ManualReason.NOT_ASYNC: "The enclosing function is not async, so the factory cannot be awaited here; "
     "make it (and its callers) async first.",
-    ManualReason.NO_CONTEXT_IN_SCOPE: "No user context is in scope; pass a UserExecutionContext into this "
+    ManualReason.NO_CONTEXT_IN_SCOPE: "No user context is in scope; pass a {context} into this "
     "function first.",
     ManualReason.NO_FACTORY: "The rule pack names no factory for this class.",
     ManualReason.CONTEXT_MISMATCH: "The value in the user context's place is not evidently a user "
@@ -56,6 +56,21 @@ _MESSAGES: dict[ManualReason, str] = {
     ManualReason.NAME_TAKEN: "The test context fixture's name is already bound here with another "
     "meaning (a parameter, a parametrised argument or a fixture of this module); rename one.",
 }
+
+
+#: Words of the plan sentences that depend on the rule pack, with what is said without one.
+_OBJECT, _CONTEXT = "{object}", "{context}"
+_GENERIC_WORDS = {_OBJECT: "instance", _CONTEXT: "user context"}
+
+
+def _in_the_packs_words(plan: FixPlan | None, words: dict[str, str]) -> FixPlan | None:
+    """The plan's sentence naming the pack's own class and context type (not "dispatcher")."""
+    if plan is None or "{" not in plan.message:
+        return plan
+    message = plan.message
+    for placeholder, word in words.items():
+        message = message.replace(placeholder, word)
+    return replace(plan, message=message)
 
 
 def _manual(reason: ManualReason | str, detail: str | None = None) -> FixPlan:
@@ -562,6 +577,25 @@ class Classifier:
 
     # ------------------------------------------------------------------ assembly
 
+    def _words(self, qualified: str, rule_id: str) -> dict[str, str]:
+        """`{object}`: the pack's class (the one a legacy factory creates); `{context}`: its context type."""
+        words = dict(_GENERIC_WORDS)
+        words[_OBJECT] = f"`{qualified.rsplit('.', 1)[-1]}`"
+        packs = self.linker.rules.packs
+        for pack in packs:
+            created = next((x.creates for x in pack.legacy_factories if x.id == rule_id), None)
+            rule = pack.class_rule(rule_id) if created is None else None
+            if created is not None:
+                rule = next((r for p in packs if (r := p.class_rule(created)) is not None), None)
+            if rule is None and created is None:
+                continue
+            if rule is not None:
+                words[_OBJECT] = f"`{rule.qualified_name.rsplit('.', 1)[-1]}`"
+            if pack.context.types:
+                words[_CONTEXT] = pack.context.types[0].rsplit(".", 1)[-1]
+            break
+        return words
+
     def _finding(
         self,
         facts: FileFacts,
@@ -589,6 +623,7 @@ class Classifier:
         else:
             context = self.context_in_scope(facts, function) if function is not None else None
         qualified = match.member.qualname if match.member is not None else match.qualified_name
+        plan = _in_the_packs_words(plan, self._words(qualified, rule_id))
         return Finding(
             path=facts.relpath,
             span=call.span,
