@@ -463,7 +463,9 @@ class Store:
 def _pool_map(
     function: Callable[[ExtractJob], Any], jobs: list[ExtractJob], workers: int, chunk: int
 ) -> Iterable[Any]:
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers, initializer=die_with_parent, initargs=(os.getpid(),)
+    ) as pool:
         yield from pool.map(function, jobs, chunksize=chunk)
 
 
@@ -474,9 +476,39 @@ class WorkerError(RuntimeError):
     """A worker process failed or ended; the message says which and how."""
 
 
-def _serve(connection: Connection, store: Store) -> None:
+def die_with_parent(parent: int) -> None:
+    """End this worker when the process that started it dies, even by SIGKILL.
+
+    A SIGKILLed parent cannot stop its workers, and a worker blocked in `recv()` or
+    busy with its share would otherwise live on forever. On Linux the kernel sends
+    SIGKILL when the parent dies (`prctl(PR_SET_PDEATHSIG)`); everywhere, a daemon
+    thread also watches the parent's pid, the fallback where prctl is missing.
+    """
+    import signal
+    import threading
+
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # 1 is PR_SET_PDEATHSIG
+    if os.getppid() != parent:
+        os._exit(1)  # the parent died before the request above was made
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="migrator-parent-watch", daemon=True).start()
+
+
+def _serve(connection: Connection, store: Store, parent: int) -> None:
     """A worker's loop: answer (method, args) requests until told to stop."""
     import signal
+
+    die_with_parent(parent)
 
     # Ctrl-C is the parent's to handle: it stops the workers itself, and a worker
     # interrupted in recv() would only print a traceback.
@@ -538,7 +570,9 @@ class WorkerStores:
                 parent_end, child_end = context.Pipe()
                 self.connections.append(parent_end)
                 store = Store(root, config, rules_digest, cache)
-                process = context.Process(target=_serve, args=(child_end, store), daemon=True)
+                process = context.Process(
+                    target=_serve, args=(child_end, store, os.getpid()), daemon=True
+                )
                 process.start()
                 child_end.close()
                 self.processes.append(process)

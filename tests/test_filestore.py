@@ -282,3 +282,44 @@ def test_sigterm_to_the_main_process_stops_busy_workers(tmp_path: Path) -> None:
     for pid in workers:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+def _gone(pid: int) -> bool:
+    """Ended: no such process, or a zombie nobody has reaped yet."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return True
+    return "\nState:\tZ" in status
+
+
+def test_workers_exit_when_the_main_process_is_killed(tmp_path: Path) -> None:
+    """SIGKILL of the main process during analysis (nothing can run in it) ends its workers too."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    for number in range(120):
+        (tree / f"m{number}.py").write_text("x = 1\n")
+    pids = tmp_path / "pids"
+    script = _SIGTERM_SCRIPT.replace("signal.SIGTERM", "signal.SIGKILL")
+    ended = subprocess.run(
+        [sys.executable, "-c", script, str(tree), str(pids)],
+        capture_output=True,
+        text=True,
+        timeout=50,
+        check=False,
+    )
+    assert ended.returncode == -signal.SIGKILL, ended.stderr
+    workers = [int(pid) for pid in pids.read_text().split()]
+    assert len(workers) == 2
+    deadline = time.monotonic() + 20
+    while not all(_gone(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    alive = [pid for pid in workers if not _gone(pid)]
+    for pid in alive:  # never leave them behind, even when the test fails
+        os.kill(pid, signal.SIGKILL)
+    assert alive == []
