@@ -605,7 +605,18 @@ def _describe(node: yaml.Node) -> str:
     if isinstance(node, yaml.SequenceNode):
         return "a list"
     kind = node.tag.rsplit(":", 1)[-1]
-    return f"{'a' if kind[0] not in 'aeiou' else 'an'} {kind} ({node.value!r})"
+    article = "a" if kind[0] not in "aeiou" else "an"
+    value = str(node.value)
+    if node.start_mark.index == 0 or len(value) > _SHOWN_VALUE or "\n" in value:
+        # A file named as a pack by mistake (`/etc/passwd`, a key) is one long scalar:
+        # an error must never copy a file's contents into a log. Only a short value
+        # inside a real pack is quoted.
+        return f"{article} {kind} ({len(value)} characters, not shown)"
+    return f"{article} {kind} ({value!r})"
+
+
+#: The longest value an error message quotes.
+_SHOWN_VALUE = 40
 
 
 def _context(reader: _Reader, node: yaml.Node | None) -> ContextRule:

@@ -94,3 +94,28 @@ def test_file_level_errors(tmp_path: Path) -> None:
     (tmp_path / "big.yaml").write_bytes(b"#" * 2_000_000)
     with pytest.raises(RulePackError, match="at most 1 MB"):
         load_pack(tmp_path / "big.yaml")
+
+
+PASSWD = "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
+SSH_KEY = (
+    "-----BEGIN OPENSSH PRIVATE KEY-----\n"
+    "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n"
+    "-----END OPENSSH PRIVATE KEY-----\n"
+)
+TOKEN = "ghp_0123456789abcdefghijklmnopqrstuvwxyzAB\n"
+
+
+@pytest.mark.parametrize(
+    "content", [PASSWD, SSH_KEY, TOKEN], ids=["passwd", "ssh-key", "one-line-token"]
+)
+def test_an_error_never_prints_a_files_contents(tmp_path: Path, content: str) -> None:
+    """A file named as a pack by mistake (or by a hostile configuration) stays out of the log."""
+    path = tmp_path / "secret"
+    path.write_text(content)
+    with pytest.raises(RulePackError) as info:
+        load_pack(path)
+    message = str(info.value)
+    assert f"{path}:1: expected a mapping" in message
+    for line in content.splitlines():
+        for piece in (line[:12], line[-12:]):
+            assert piece not in message
