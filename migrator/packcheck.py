@@ -60,8 +60,11 @@ def pack_warnings(
             named.append((f"legacy_factories {legacy.id!r} call", legacy.qualified_name))
         for method in pack.factory_methods:
             named.append((f"factory_methods {method.id!r} call", method.qualified_name))
+        shipped = _is_shipped(pack.source)
         for where, name in named:
             problem = checker.problem(name)
+            if problem is None and not shipped:
+                problem = checker.missing_package(name)
             if problem is not None:
                 warnings.append(f"{pack.source}: {where}: {name} {problem}")
         if linker is not None:
@@ -72,6 +75,16 @@ def pack_warnings(
                     )
                 )
     return warnings
+
+
+def _is_shipped(source: str) -> bool:
+    """A pack shipped with migrator targets code that may not be in this tree at all."""
+    from migrator.rules import builtin_pack_dir
+
+    try:
+        return Path(source).resolve().parent == builtin_pack_dir().resolve()
+    except OSError:
+        return False
 
 
 def _signature_warnings(
@@ -135,6 +148,19 @@ class _Checker:
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             return f"names nothing: {module} has no {attribute!r}{hint}; its sites are not found"
         return None
+
+    def missing_package(self, name: str) -> str | None:
+        """For a user's pack: the name's top-level package is nowhere (a typo in it)."""
+        top = name.split(".", 1)[0]
+        tops = {module.split(".", 1)[0] for module in self.tree_modules}
+        if top in tops or self._environment_module(top) is not None:
+            return None
+        close = difflib.get_close_matches(top, sorted(tops), 1, 0.8)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return (
+            f"names nothing: no package {top!r} in the scanned tree or the environment{hint}; "
+            "its sites are not found"
+        )
 
     def _module(self, module: str) -> _Module | None:
         if module in self.tree_modules:

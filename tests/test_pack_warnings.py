@@ -151,3 +151,20 @@ def test_audit_help_says_rules_replaces_the_default_pack() -> None:
     text = " ".join(result.stdout.split())
     assert "REPLACES the default pack" in text
     assert "pass both: --rules tool-dispatcher --rules my-pack.yaml" in text.replace("- -", "--")
+
+
+def test_a_typo_in_a_user_packs_top_level_package_is_a_warning(tmp_path: Path) -> None:
+    root = _tree(tmp_path / "repo")
+    warnings = _warnings(
+        root,
+        DEFAULT.replace(
+            "netra_backend.app.agents.tool_dispatcher_unified.UnifiedToolDispatcher\n",
+            "netra_backnd.app.agents.tool_dispatcher_unified.UnifiedToolDispatcher\n",
+        ),
+        tmp_path,
+    )
+    assert any(
+        "no package 'netra_backnd' in the scanned tree or the environment (did you mean 'netra_backend'?)"
+        in w
+        for w in warnings
+    ), warnings

@@ -108,5 +108,19 @@ def check_command(
     )
     # Contradictions, and names the environment has but that name nothing; the
     # tree is checked on every audit (there the scanned modules are known).
-    for warning in pack_warnings(RuleSet((pack,))):
+    for warning in pack_warnings(RuleSet((pack,)), None, _local_modules(Path.cwd())):
         typer.echo(f"warning: {warning}", err=True)
+
+
+def _local_modules(root: Path) -> list[str]:
+    """Top-level modules and packages of the current folder (and its src/), for rules check."""
+    found: list[str] = []
+    for folder in (root, root / "src"):
+        try:
+            entries = list(folder.iterdir())
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.suffix == ".py" or (entry / "__init__.py").is_file():
+                found.append(entry.stem if entry.suffix == ".py" else entry.name)
+    return found
