@@ -754,7 +754,7 @@ def main() -> None:
     # is not written (PYTHONDONTWRITEBYTECODE), every process would compile its
     # modules from source, which no installed copy does.
     subprocess.run(
-        [sys.executable, "-m", "compileall", "-q", str(REPO / "migrator"), str(REPO / "codemods")],
+        [sys.executable, "-m", "compileall", "-q", str(REPO / "migrator")],
         check=True,
     )
     sessions = [

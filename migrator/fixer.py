@@ -315,9 +315,9 @@ class FileRewriter:
         self, text: str, findings: list[Finding] | None, allowed: frozenset[str] | None = None
     ) -> tuple[str, list[tuple[Finding, FixAction]]]:
         """Rewrite `text`; only sites whose fingerprint is in `allowed`, when it is given."""
-        from codemods.context_manager import RewriteToContextManager
-        from codemods.factory_call import RewriteToFactory
-        from codemods.inject_fixture import InjectFixture
+        from migrator.codemods.context_manager import RewriteToContextManager
+        from migrator.codemods.factory_call import RewriteToFactory
+        from migrator.codemods.inject_fixture import InjectFixture
 
         done: list[tuple[Finding, FixAction]] = []
         original = text
@@ -336,7 +336,7 @@ class FileRewriter:
             self.injected = list(inject.injected)
             current = self._only(self.findings(text), allowed)
         if any(_is(f, FixAction.DIRECT) and f.kind is not Kind.DIRECT_SCOPED for f in current):
-            from codemods.direct_construction import BuildDirectly
+            from migrator.codemods.direct_construction import BuildDirectly
 
             direct = BuildDirectly(CodemodContext(filename=self.relpath), self.rules, current)
             text = direct.transform_module(cst.parse_module(text)).code

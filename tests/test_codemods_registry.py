@@ -10,8 +10,8 @@ import types
 import pytest
 from libcst.codemod import CodemodContext, ContextAwareTransformer, VisitorBasedCodemodCommand
 
-import codemods
-from codemods._support import init_codemod
+import migrator.codemods as codemods
+from migrator.codemods._support import init_codemod
 
 SECTIONS = ("## What it does", "## Why", "## Example", "## Fix safety", "## Known limits")
 
@@ -19,7 +19,7 @@ SECTIONS = ("## What it does", "## Why", "## Example", "## Fix safety", "## Know
 def _defined_codemods() -> list[type[VisitorBasedCodemodCommand]]:
     found = []
     for module_info in pkgutil.iter_modules(codemods.__path__):
-        module = importlib.import_module(f"codemods.{module_info.name}")
+        module = importlib.import_module(f"migrator.codemods.{module_info.name}")
         for _, value in inspect.getmembers(module, inspect.isclass):
             if (
                 # On Python 3.10 `inspect.isclass` is true of `dict[str, int]` too.

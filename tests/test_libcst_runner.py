@@ -60,7 +60,7 @@ def _make_tree(root: Path, *, with_config: bool = True) -> None:
 
 def _env() -> dict[str, str]:
     env = dict(os.environ)
-    # The checkout's `codemods` and `migrator`, whatever is installed.
+    # The checkout's `migrator` (and its `migrator.codemods`), whatever is installed.
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), *filter(None, [env.get("PYTHONPATH")])])
     env["NO_COLOR"] = "1"
     return env
@@ -114,7 +114,7 @@ def _codemod(
 
 def test_repository_config_lists_the_codemods() -> None:
     config = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
-    assert config["modules"] == ["codemods"]
+    assert config["modules"] == ["migrator.codemods"]
     assert config["formatter"] == []
 
 
@@ -182,14 +182,17 @@ def test_context_manager_then_factory_under_the_libcst_runner(tmp_path: Path) ->
 
 
 def test_include_context_manager_with_the_full_class_name_and_no_config(tmp_path: Path) -> None:
-    """`-x codemods.factory_call.RewriteToFactory` works without `.libcst.codemod.yaml`; with
+    """`-x migrator.codemods.factory_call.RewriteToFactory` works without `.libcst.codemod.yaml`; with
     `--include-context-manager` it is `migrator fix --style factory`."""
     root = tmp_path / "repo"
     _make_tree(root, with_config=False)
     _audit(root)
 
     _codemod(
-        root, "codemods.factory_call.RewriteToFactory", "--include-context-manager", external=True
+        root,
+        "migrator.codemods.factory_call.RewriteToFactory",
+        "--include-context-manager",
+        external=True,
     )
 
     other = tmp_path / "fixed"
@@ -240,3 +243,18 @@ def test_findings_of_a_file_are_not_given_to_a_file_whose_path_ends_with_it(
             relpath,
             text,
         )
+
+
+def test_a_codemods_folder_in_the_migrated_repository_is_never_imported(tmp_path: Path) -> None:
+    """The runner imports migrator's codemods even beside a `codemods/` package of the
+    repository being migrated (the installed top-level `codemods` used to clash with it)."""
+    root = tmp_path / "repo"
+    _make_tree(root)
+    (root / "codemods").mkdir()
+    (root / "codemods" / "__init__.py").write_text(
+        "raise ImportError('the repository own codemods were imported')\n", encoding="utf-8"
+    )
+    _audit(root)
+    _codemod(root, "context_manager.RewriteToContextManager")
+    handlers = (root / "app/handlers.py").read_text(encoding="utf-8")
+    assert "UnifiedToolDispatcherFactory.create_scoped_context(" in handlers

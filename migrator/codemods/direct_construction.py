@@ -47,7 +47,7 @@ import libcst as cst
 from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
 from libcst.metadata import PositionProvider
 
-from codemods._support import (
+from migrator.codemods._support import (
     Rewrite,
     build_call,
     init_codemod,

@@ -6,10 +6,10 @@ direct constructions in sync code (`sync: direct`), then context managers (they 
 expressions).
 """
 
-from codemods.context_manager import RewriteToContextManager
-from codemods.direct_construction import BuildDirectly
-from codemods.factory_call import RewriteToFactory
-from codemods.inject_fixture import InjectFixture
+from migrator.codemods.context_manager import RewriteToContextManager
+from migrator.codemods.direct_construction import BuildDirectly
+from migrator.codemods.factory_call import RewriteToFactory
+from migrator.codemods.inject_fixture import InjectFixture
 
 CODEMODS = (InjectFixture, BuildDirectly, RewriteToContextManager, RewriteToFactory)
 

@@ -52,7 +52,7 @@ import libcst as cst
 from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
 from libcst.metadata import PositionProvider
 
-from codemods._support import (
+from migrator.codemods._support import (
     build_call,
     callee_for,
     imports_itself,

@@ -50,7 +50,7 @@ import libcst as cst
 from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
 from libcst.metadata import PositionProvider
 
-from codemods._support import init_codemod, load_findings, site_key, sites
+from migrator.codemods._support import init_codemod, load_findings, site_key, sites
 from migrator.model import Finding, FixAction
 
 

@@ -55,7 +55,8 @@ import libcst as cst
 from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
 from libcst.metadata import PositionProvider
 
-from codemods._support import (
+from migrator.astfacts import statement_parts
+from migrator.codemods._support import (
     build_call,
     callee_for,
     imports_itself,
@@ -68,7 +69,6 @@ from codemods._support import (
     sites,
     update_imports,
 )
-from migrator.astfacts import statement_parts
 from migrator.model import Finding, FixAction
 from migrator.rules import CallTarget, RuleSet
 from migrator.scopes import StatementNames, block_reach
