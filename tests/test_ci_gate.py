@@ -20,6 +20,7 @@ from migrator.cli import app
 from migrator.model import DEFAULT_FAIL_ON
 from migrator.rules import load_rule_set
 from migrator.sharding import ShardError, in_shard, parse_shard, shard_of
+from tests.pull_requests import git
 
 REPO = Path(__file__).resolve().parent.parent
 APP = REPO / "tests" / "data" / "report_app"
@@ -41,22 +42,6 @@ def run(*args: str, root: Path = APP) -> tuple[int, str, str]:
 
 def audit_json(root: Path = APP, *args: str) -> dict:
     return json.loads(run("audit", "-f", "json", *args, root=root)[1])
-
-
-def git(cwd: Path, *args: str) -> str:
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@example.invalid",
-        "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@example.invalid",
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "HOME": str(cwd),
-    }
-    done = subprocess.run(
-        ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True
-    )
-    return done.stdout
 
 
 # ---------------------------------------------------------------------- SARIF

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from migrator.config import DEFAULT_EXCLUDES
 from migrator.discovery import NOT_UTF8, _Excludes, discover
 from tests.helpers import REPO, audit_tree
+from tests.pull_requests import git
 
 SEGMENTS = st.sampled_from(
     ["src", "venv", ".venv", "node_modules", "pkg", "__pycache__", "a.b", "site-packages", "x"]
@@ -129,17 +130,6 @@ def _write(root: Path, files: dict[str, str]) -> None:
         (root / rel).write_text(text)
 
 
-def _git(root: Path, *args: str) -> None:
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@example.invalid",
-        "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@example.invalid",
-    }
-    subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True)
-
-
 @pytest.mark.parametrize(
     "folder", ["venv", "node_modules", "build"], ids=["default-venv", "default-node", "gitignored"]
 )
@@ -156,9 +146,9 @@ def test_a_tracked_module_is_analysed_whatever_its_folder(tmp_path: Path, folder
             f"{folder}/untracked_unused.py": SINGLETON,
         },
     )
-    _git(tmp_path, "init", "-q")
-    _git(tmp_path, "add", "-f", ".gitignore", "app", f"{folder}/evil.py")
-    _git(tmp_path, "commit", "-q", "-m", "pr")
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", "-f", ".gitignore", "app", f"{folder}/evil.py")
+    git(tmp_path, "commit", "-q", "-m", "pr")
     # Not imported either way: the tracked file counts because git tracks it.
     (tmp_path / "app" / "main.py").write_text("x = 1\n")
     assert _rels(tmp_path) == ["app/__init__.py", "app/main.py", f"{folder}/evil.py"]
